@@ -1,0 +1,15 @@
+//! Serde mirrors of the `batch/v1` Job API, shaped exactly as the API server
+//! reads and writes them (camelCase, unset fields omitted, RFC 3339 times).
+//! Nothing here depends on a particular format crate.
+
+pub mod keys;
+mod job;
+mod meta;
+mod pod_template;
+pub(crate) mod string_enum;
+mod value;
+
+pub use job::*;
+pub use meta::*;
+pub use pod_template::*;
+pub use value::Value;

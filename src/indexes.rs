@@ -1,0 +1,1 @@
+//! Interval sets of completion indexes.
