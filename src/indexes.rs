@@ -1,1 +1,342 @@
-//! Interval sets of completion indexes.
+//! Sets of completion indexes kept as ordered, disjoint intervals, and their
+//! text form (`"0,2-4,7"`) used by `status.completedIndexes`,
+//! `status.failedIndexes` and `successPolicy.rules[].succeededIndexes`
+//! (upstream `indexed_job_utils.go: orderedIntervals`).
+//!
+//! Intervals keep every operation logarithmic in the number of runs, which is
+//! what lets the controller find the lowest pending index without walking
+//! every completed one.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A set of non-negative indexes stored as maximal disjoint runs.
+///
+/// ```
+/// use job_controller::indexes::IndexSet;
+/// let set = IndexSet::parse("0,2-4,7", 10);
+/// assert_eq!(set.len(), 5);
+/// assert!(set.contains(3));
+/// assert_eq!(set.to_string(), "0,2-4,7");
+/// let pair: IndexSet = [1, 2].into_iter().collect();
+/// assert_eq!(pair.to_string(), "1,2"); // a run of two is written as two singles
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct IndexSet {
+    /// first index of a run → last index of the run (inclusive).
+    runs: BTreeMap<i32, i32>,
+    len: u64,
+}
+
+impl IndexSet {
+    /// An empty set.
+    pub fn new() -> IndexSet {
+        IndexSet::default()
+    }
+
+    /// Parses the interval syntax as upstream's `parseIndexesFromString`
+    /// does: leniently. A malformed interval is skipped, parsing stops at the
+    /// first interval that starts at or beyond `completions`, and an interval
+    /// end beyond it is clipped to `completions - 1`.
+    pub fn parse(text: &str, completions: i32) -> IndexSet {
+        let mut set = IndexSet::new();
+        if text.is_empty() {
+            return set;
+        }
+        for part in text.split(',') {
+            let mut limits = part.split('-');
+            let Some(Ok(first)) = limits.next().map(str::parse::<i32>) else {
+                continue;
+            };
+            if first >= completions {
+                break;
+            }
+            let last = match limits.next() {
+                None => first,
+                Some(t) => match t.parse::<i32>() {
+                    Ok(last) => last.min(completions.saturating_sub(1)),
+                    Err(_) => continue,
+                },
+            };
+            set.insert_range(first, last);
+        }
+        set
+    }
+
+    /// Whether the text is in the strict form validation accepts: ascending,
+    /// non-overlapping intervals of non-negative numbers below `completions`.
+    /// Returns a description of the first problem.
+    pub fn check_strict(text: &str, completions: i32) -> Result<IndexSet, String> {
+        let mut set = IndexSet::new();
+        if text.is_empty() {
+            return Ok(set);
+        }
+        let mut prev_last: Option<i64> = None;
+        for part in text.split(',') {
+            let mut limits = part.splitn(2, '-');
+            let parse = |t: &str| -> Result<i64, String> {
+                if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(format!("cannot convert string to integer for index: {t:?}"));
+                }
+                t.parse::<i64>()
+                    .map_err(|_| format!("cannot convert string to integer for index: {t:?}"))
+            };
+            let first = parse(limits.next().unwrap_or_default())?;
+            let last = match limits.next() {
+                Some(t) => parse(t)?,
+                None => first,
+            };
+            if last < first {
+                return Err(format!(
+                    "non-increasing order, previous: {first}, current: {last}"
+                ));
+            }
+            if let Some(p) = prev_last {
+                if first <= p {
+                    return Err(format!(
+                        "non-increasing order, previous: {p}, current: {first}"
+                    ));
+                }
+            }
+            if last >= i64::from(completions) {
+                return Err(format!("too large: {last}"));
+            }
+            prev_last = Some(last);
+            // Bounded by `completions`, so these fit in i32.
+            set.insert_range(first as i32, last as i32);
+        }
+        Ok(set)
+    }
+
+    /// Number of indexes in the set.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Number of maximal runs.
+    pub fn run_count(&self) -> usize {
+        self.runs.len()
+    }
+
+    /// Whether `index` is in the set.
+    pub fn contains(&self, index: i32) -> bool {
+        self.run_containing(index).is_some()
+    }
+
+    fn run_containing(&self, index: i32) -> Option<(i32, i32)> {
+        self.runs
+            .range(..=index)
+            .next_back()
+            .filter(|(_, last)| **last >= index)
+            .map(|(f, l)| (*f, *l))
+    }
+
+    /// Adds one index. Returns whether it was new.
+    pub fn insert(&mut self, index: i32) -> bool {
+        if self.contains(index) {
+            return false;
+        }
+        self.insert_range(index, index);
+        true
+    }
+
+    /// Adds every index in `first..=last` (nothing if `last < first`).
+    pub fn insert_range(&mut self, first: i32, last: i32) {
+        if last < first {
+            return;
+        }
+        let (mut lo, mut hi) = (first, last);
+        // Absorb a run that overlaps or touches on the left.
+        if let Some((f, l)) = self.runs.range(..=lo).next_back().map(|(f, l)| (*f, *l)) {
+            if i64::from(l) + 1 >= i64::from(lo) {
+                lo = f;
+                hi = hi.max(l);
+                self.remove_run(f);
+            }
+        }
+        // Absorb runs that start inside or right after the new one.
+        while let Some((f, l)) = self.runs.range(lo..).next().map(|(f, l)| (*f, *l)) {
+            if i64::from(f) > i64::from(hi) + 1 {
+                break;
+            }
+            hi = hi.max(l);
+            self.remove_run(f);
+        }
+        self.runs.insert(lo, hi);
+        self.len += run_len(lo, hi);
+    }
+
+    fn remove_run(&mut self, first: i32) {
+        if let Some(last) = self.runs.remove(&first) {
+            self.len -= run_len(first, last);
+        }
+    }
+
+    /// Removes one index. Returns whether it was present.
+    pub fn remove(&mut self, index: i32) -> bool {
+        let Some((f, l)) = self.run_containing(index) else {
+            return false;
+        };
+        self.remove_run(f);
+        if f < index {
+            self.runs.insert(f, index - 1);
+            self.len += run_len(f, index - 1);
+        }
+        if index < l {
+            self.runs.insert(index + 1, l);
+            self.len += run_len(index + 1, l);
+        }
+        true
+    }
+
+    /// Removes every index at or above `bound`.
+    pub fn truncate(&mut self, bound: i32) {
+        let above: Vec<i32> = self.runs.range(bound..).map(|(f, _)| *f).collect();
+        for f in above {
+            self.remove_run(f);
+        }
+        if let Some((f, l)) = self.runs.range(..bound).next_back().map(|(f, l)| (*f, *l)) {
+            if l >= bound {
+                self.remove_run(f);
+                self.runs.insert(f, bound - 1);
+                self.len += run_len(f, bound - 1);
+            }
+        }
+    }
+
+    /// The smallest index `>= from` that is not in the set.
+    pub fn first_absent_from(&self, from: i32) -> i32 {
+        match self.run_containing(from) {
+            Some((_, last)) => last.saturating_add(1),
+            None => from,
+        }
+    }
+
+    /// The maximal runs, ascending, as inclusive `(first, last)` pairs.
+    pub fn runs(&self) -> impl Iterator<Item = (i32, i32)> + '_ {
+        self.runs.iter().map(|(f, l)| (*f, *l))
+    }
+
+    /// Every index, ascending.
+    pub fn iter(&self) -> impl Iterator<Item = i32> + '_ {
+        self.runs().flat_map(|(f, l)| f..=l)
+    }
+
+    /// Number of indexes of this set that are in `first..=last`.
+    pub fn count_in(&self, first: i32, last: i32) -> u64 {
+        let mut n = 0;
+        if let Some((f, l)) = self.runs.range(..first).next_back().map(|(f, l)| (*f, *l)) {
+            if l >= first {
+                n += run_len(first, l.min(last));
+            }
+            let _ = f;
+        }
+        for (f, l) in self.runs.range(first..=last.max(first)) {
+            n += run_len(*f, (*l).min(last));
+        }
+        n
+    }
+}
+
+fn run_len(first: i32, last: i32) -> u64 {
+    (i64::from(last) - i64::from(first) + 1) as u64
+}
+
+impl FromIterator<i32> for IndexSet {
+    fn from_iter<T: IntoIterator<Item = i32>>(iter: T) -> IndexSet {
+        let mut set = IndexSet::new();
+        for i in iter {
+            set.insert(i);
+        }
+        set
+    }
+}
+
+impl fmt::Display for IndexSet {
+    /// Upstream's format: runs of three or more as `a-b`, a run of two as
+    /// `a,b`, singles as `a`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (n, (first, last)) in self.runs().enumerate() {
+            if n > 0 {
+                f.write_str(",")?;
+            }
+            write!(f, "{first}")?;
+            if last == first + 1 {
+                write!(f, ",{last}")?;
+            } else if last > first {
+                write!(f, "-{last}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_uses_ranges_only_for_three_or_more() {
+        let s: IndexSet = [0, 2, 3, 4, 7, 9, 10].into_iter().collect();
+        assert_eq!(s.to_string(), "0,2-4,7,9,10");
+        assert_eq!(IndexSet::new().to_string(), "");
+    }
+
+    #[test]
+    fn parse_is_lenient_like_upstream() {
+        assert_eq!(IndexSet::parse("0,x,2-4,5-a,9", 100).to_string(), "0,2-4,9");
+        assert_eq!(IndexSet::parse("1,3-8,12", 6).to_string(), "1,3-5");
+        assert_eq!(IndexSet::parse("1-2,3", 10).to_string(), "1-3");
+        assert_eq!(IndexSet::parse("-1,2", 10).to_string(), "2");
+    }
+
+    #[test]
+    fn insert_merges_neighbours_and_remove_splits() {
+        let mut s = IndexSet::new();
+        for i in [5, 3, 4, 10, 6] {
+            s.insert(i);
+        }
+        assert_eq!(s.to_string(), "3-6,10");
+        assert_eq!(s.len(), 5);
+        assert!(s.remove(4));
+        assert_eq!(s.to_string(), "3,5,6,10");
+        assert_eq!(s.len(), 4);
+        assert!(!s.remove(4));
+    }
+
+    #[test]
+    fn first_absent_skips_whole_runs() {
+        let s = IndexSet::parse("0-99,101", 1000);
+        assert_eq!(s.first_absent_from(0), 100);
+        assert_eq!(s.first_absent_from(101), 102);
+        assert_eq!(s.first_absent_from(200), 200);
+    }
+
+    #[test]
+    fn truncate_clips_at_bound() {
+        let mut s = IndexSet::parse("0-5,8,10-12", 100);
+        s.truncate(11);
+        assert_eq!(s.to_string(), "0-5,8,10");
+        assert_eq!(s.len(), 8);
+    }
+
+    #[test]
+    fn count_in_counts_overlap() {
+        let s = IndexSet::parse("0-5,8,10-12", 100);
+        assert_eq!(s.count_in(3, 10), 5);
+        assert_eq!(s.count_in(6, 7), 0);
+    }
+
+    #[test]
+    fn strict_check_rejects_disorder_and_range() {
+        assert!(IndexSet::check_strict("0,2-4", 5).is_ok());
+        assert!(IndexSet::check_strict("2,1", 5).is_err());
+        assert!(IndexSet::check_strict("0-5", 5).is_err());
+        assert!(IndexSet::check_strict("a", 5).is_err());
+    }
+}

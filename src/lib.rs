@@ -5,14 +5,24 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod backoff;
+pub mod controller;
 pub mod defaults;
 pub mod error;
+pub mod failure_policy;
 pub mod indexes;
+pub mod status;
+pub mod success_policy;
 mod valid;
 pub mod validation;
 mod yaml;
 
 pub use api::Job;
+pub use backoff::BackoffRecord;
+pub use controller::{
+    Action, DeleteJobReason, DeleteReason, JobController, MachineError, PodEvent, PodToCreate,
+    RestoreError, Timeout, TimeoutReason,
+};
 pub use error::{Error, ErrorKind, FieldError, ParseError, ValidationErrors};
 pub use valid::ValidJob;
 pub use yaml::{MAX_MANIFEST_BYTES, parse_job, parse_jobs, to_yaml, value_to_yaml};

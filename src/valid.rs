@@ -83,12 +83,6 @@ impl ValidJob {
         &self.job.spec
     }
 
-    /// Replaces the status (the controller's own writes). Status is not
-    /// re-validated: the controller only writes what validation accepts.
-    pub(crate) fn set_status(&mut self, status: crate::api::JobStatus) {
-        self.job.status = Some(status);
-    }
-
     /// The Job's name.
     pub fn name(&self) -> &str {
         &self.job.metadata.name

@@ -5,11 +5,13 @@
 pub mod keys;
 mod job;
 mod meta;
+mod pod;
 mod pod_template;
 pub(crate) mod string_enum;
 mod value;
 
 pub use job::*;
 pub use meta::*;
+pub use pod::*;
 pub use pod_template::*;
 pub use value::Value;

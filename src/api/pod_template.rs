@@ -50,6 +50,9 @@ pub struct PodSpec {
     /// Hostname; the controller sets it to `<job>-<index>` for Indexed Jobs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
+    /// The node the pod is bound to (set by the scheduler).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_name: Option<String>,
     /// Subdomain (headless service) for Indexed pods' DNS names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subdomain: Option<String>,

@@ -1,0 +1,185 @@
+//! Rendering the pod a Job creates (upstream `manageJob`,
+//! `controller_utils.go: GetPodFromTemplate`, `indexed_job_utils.go`).
+
+use std::collections::BTreeMap;
+
+use super::action::PodToCreate;
+use super::pod::PodRecord;
+use super::sync::SyncInput;
+use crate::api::{EnvVar, ObjectMeta, OwnerReference, Pod, Value, keys};
+use crate::failure_policy::match_policy;
+
+/// The API server truncates a `generateName` to this many characters before
+/// appending its 5 random characters (`names.MaxGeneratedNameLength`).
+const MAX_GENERATED_NAME_LENGTH: usize = 58;
+/// The characters the API server draws name suffixes from
+/// (`utilrand.String`: no vowels, no confusable digits).
+const SUFFIX_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+/// Builds the pod for `index` (Indexed) or a plain pod (`None`).
+pub(crate) fn render_pod(
+    input: &SyncInput<'_>,
+    index: Option<i32>,
+    predecessor: Option<&PodRecord>,
+    names_issued: &mut u64,
+    slow_start_batch: u32,
+) -> PodToCreate {
+    let job = input.job;
+    let template = &job.spec().template;
+    let job_name = job.name();
+    let generate_name = match index {
+        Some(i) => generate_name_with_index(job_name, i),
+        None => format!("{job_name}-"),
+    };
+    let name = unique_name(input, &generate_name, names_issued);
+
+    let mut labels = template.metadata.labels.clone();
+    let mut annotations = template.metadata.annotations.clone();
+    let mut spec = template.spec.clone();
+    if let Some(i) = index {
+        annotations.insert(keys::JOB_COMPLETION_INDEX.to_owned(), i.to_string());
+        labels.insert(keys::JOB_COMPLETION_INDEX.to_owned(), i.to_string());
+        spec.hostname = Some(format!("{job_name}-{i}"));
+        for c in spec.init_containers.iter_mut().chain(spec.containers.iter_mut()) {
+            if !c.env.iter().any(|e| e.name == keys::JOB_COMPLETION_INDEX_ENV) {
+                c.env.push(completion_index_env());
+            }
+        }
+        if job.backoff_limit_per_index().is_some() {
+            let (failures, ignored) = new_index_failure_counts(input, predecessor);
+            annotations.insert(keys::JOB_INDEX_FAILURE_COUNT.to_owned(), failures.to_string());
+            if ignored > 0 {
+                annotations.insert(
+                    keys::JOB_INDEX_IGNORED_FAILURE_COUNT.to_owned(),
+                    ignored.to_string(),
+                );
+            }
+        }
+    }
+    let mut finalizers = template.metadata.finalizers.clone();
+    if !finalizers.iter().any(|f| f == keys::JOB_TRACKING_FINALIZER) {
+        finalizers.push(keys::JOB_TRACKING_FINALIZER.to_owned());
+    }
+    let pod = Pod {
+        api_version: "v1".to_owned(),
+        kind: "Pod".to_owned(),
+        metadata: ObjectMeta {
+            name,
+            generate_name,
+            namespace: job.namespace().to_owned(),
+            labels,
+            annotations,
+            finalizers,
+            owner_references: vec![OwnerReference {
+                api_version: "batch/v1".to_owned(),
+                kind: "Job".to_owned(),
+                name: job_name.to_owned(),
+                uid: job.uid().to_owned(),
+                controller: Some(true),
+                block_owner_deletion: Some(true),
+            }],
+            ..ObjectMeta::default()
+        },
+        spec,
+        status: None,
+    };
+    PodToCreate {
+        pod,
+        index,
+        slow_start_batch,
+    }
+}
+
+/// Upstream `podGenerateNameWithIndex`: `<job>-<index>-`, with the job name
+/// shortened so the prefix fits in 58 characters.
+pub(crate) fn generate_name_with_index(job_name: &str, index: i32) -> String {
+    let suffix = format!("-{index}-");
+    let mut prefix = format!("{job_name}{suffix}");
+    if prefix.len() > MAX_GENERATED_NAME_LENGTH {
+        let keep = MAX_GENERATED_NAME_LENGTH.saturating_sub(suffix.len());
+        let cut = job_name
+            .char_indices()
+            .map(|(i, _)| i)
+            .take_while(|i| *i <= keep)
+            .last()
+            .unwrap_or(0);
+        prefix = format!("{}{suffix}", &job_name[..cut.min(keep)]);
+    }
+    prefix
+}
+
+/// The API server's name generation, made deterministic: the base is cut to
+/// 58 characters and 5 characters are appended, drawn from a generator
+/// seeded by the Job's UID and a counter, skipping names in use.
+fn unique_name(input: &SyncInput<'_>, generate_name: &str, names_issued: &mut u64) -> String {
+    let base: String = generate_name.chars().take(MAX_GENERATED_NAME_LENGTH).collect();
+    let seed = fnv1a(input.job.uid().as_bytes()) ^ fnv1a(input.job.name().as_bytes());
+    loop {
+        *names_issued = names_issued.wrapping_add(1);
+        let mut x = splitmix64(seed ^ names_issued.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut name = base.clone();
+        for _ in 0..5 {
+            let n = SUFFIX_ALPHABET.len() as u64;
+            name.push(char::from(SUFFIX_ALPHABET[(x % n) as usize]));
+            x /= n;
+        }
+        if !input.pods.contains_key(&name) && !input.taken_names.contains_key(&name) {
+            return name;
+        }
+    }
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// `JOB_COMPLETION_INDEX` from the index label (PodIndexLabel is GA).
+fn completion_index_env() -> EnvVar {
+    let field_ref = BTreeMap::from([(
+        "fieldPath".to_owned(),
+        Value::String(format!("metadata.labels['{}']", keys::JOB_COMPLETION_INDEX)),
+    )]);
+    EnvVar {
+        name: keys::JOB_COMPLETION_INDEX_ENV.to_owned(),
+        value: None,
+        value_from: Some(Value::Map(BTreeMap::from([(
+            "fieldRef".to_owned(),
+            Value::Map(field_ref),
+        )]))),
+    }
+}
+
+/// Upstream `getNewIndexFailureCounts`: the predecessor's counts, plus one
+/// counted or one ignored failure for the predecessor itself.
+fn new_index_failure_counts(input: &SyncInput<'_>, predecessor: Option<&PodRecord>) -> (i32, i32) {
+    let Some(p) = predecessor else { return (0, 0) };
+    let counts = match_policy(input.job.pod_failure_policy(), p, input.job.namespace()).counts;
+    if counts {
+        (p.failure_count.saturating_add(1), p.ignored_failure_count)
+    } else {
+        (p.failure_count, p.ignored_failure_count.saturating_add(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indexed_generate_name_is_shortened_to_fit() {
+        assert_eq!(generate_name_with_index("pi", 3), "pi-3-");
+        let long = "a".repeat(70);
+        let g = generate_name_with_index(&long, 12);
+        assert_eq!(g.len(), MAX_GENERATED_NAME_LENGTH);
+        assert!(g.ends_with("-12-"));
+    }
+}

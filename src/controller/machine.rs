@@ -1,0 +1,514 @@
+//! The Job controller state machine.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::action::{Action, DeleteJobReason, Timeout, TimeoutReason};
+use super::error::{MachineError, RestoreError};
+use super::pod::PodRecord;
+use super::sync::{self, SyncInput, SyncOutput};
+use crate::api::{JobConditionType, JobStatus, Pod};
+use crate::backoff::BackoffRecord;
+use crate::valid::ValidJob;
+
+/// An observation of one pod, as a watch or a simulator reports it.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum PodEvent {
+    /// The pod exists in this state (added or updated). The whole pod is
+    /// given, as an informer delivers it; the machine works out what changed.
+    Observed(Pod),
+    /// The pod no longer exists in the API.
+    Gone {
+        /// Pod name.
+        name: String,
+    },
+}
+
+/// Pending wake-ups, one per kind: each sync recomputes the kinds it
+/// evaluates and leaves the others alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Timers {
+    pub backoff: Option<DateTime<Utc>>,
+    pub deadline: Option<DateTime<Utc>>,
+    pub ttl: Option<DateTime<Utc>>,
+}
+
+impl Timers {
+    fn earliest(&self) -> Option<Timeout> {
+        [
+            (self.backoff, TimeoutReason::Backoff),
+            (self.deadline, TimeoutReason::ActiveDeadline),
+            (self.ttl, TimeoutReason::TtlAfterFinished),
+        ]
+        .into_iter()
+        .filter_map(|(at, reason)| at.map(|at| Timeout { at, reason }))
+        .min_by_key(|t| (t.at, t.reason))
+    }
+}
+
+/// One Job's controller: a pure state machine.
+///
+/// Methods come in four groups, after quinn-proto's `Connection`:
+/// - getters on `&self`: [`status`](Self::status), [`job`](Self::job),
+///   [`is_finished`](Self::is_finished), [`backoff_record`](Self::backoff_record);
+/// - `handle_*` for what happened: [`handle_pod`](Self::handle_pod),
+///   [`handle_spec_change`](Self::handle_spec_change),
+///   [`handle_create_failed`](Self::handle_create_failed),
+///   [`handle_job_deleted`](Self::handle_job_deleted),
+///   [`handle_timeout`](Self::handle_timeout);
+/// - construction: [`new`](Self::new), [`restore`](Self::restore);
+/// - `poll_*` for what to do: [`poll_action`](Self::poll_action) and
+///   [`poll_timeout`](Self::poll_timeout).
+///
+/// Contract: after construction and after every `handle_*` call, drain
+/// `poll_action` until it returns `None` and carry the actions out in
+/// order; then ask `poll_timeout` when to call `handle_timeout`. Every call
+/// takes `now`; the machine never reads a clock. Each `handle_*` call
+/// reconciles once, as upstream's `syncJob` does after an event.
+#[derive(Debug, Clone)]
+pub struct JobController {
+    pub(crate) job: ValidJob,
+    /// The status as the machine last computed it (written or restored).
+    pub(crate) status: JobStatus,
+    pub(crate) pods: BTreeMap<String, PodRecord>,
+    pub(crate) next_seq: u64,
+    pub(crate) backoff: BackoffRecord,
+    /// Creations asked for and not yet observed (name → index).
+    pub(crate) creating: BTreeMap<String, Option<i32>>,
+    /// Deletions asked for by scale-down or suspension, not yet observed.
+    pub(crate) deleting: BTreeSet<String>,
+    /// Deletions asked for on the terminal path (not expectations upstream,
+    /// but never asked twice).
+    pub(crate) finishing_deletes: BTreeSet<String>,
+    /// UIDs of pods that are gone: a late event for one is ignored.
+    pub(crate) tombstones: BTreeSet<String>,
+    pub(crate) outbox: VecDeque<Action>,
+    pub(crate) timers: Timers,
+    pub(crate) last_now: DateTime<Utc>,
+    pub(crate) names_issued: u64,
+    pub(crate) job_gone: bool,
+    pub(crate) delete_job_requested: bool,
+}
+
+impl JobController {
+    /// Starts the controller for a newly created Job and reconciles once.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use job_controller::{Action, JobController, ValidJob, parse_job};
+    ///
+    /// let job = parse_job("
+    /// metadata: {name: pi, namespace: default, uid: 0f1e}
+    /// spec:
+    ///   completions: 2
+    ///   parallelism: 2
+    ///   template:
+    ///     spec:
+    ///       restartPolicy: Never
+    ///       containers: [{name: pi, image: perl}]
+    /// ").unwrap();
+    /// let now = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+    /// let mut ctl = JobController::new(ValidJob::create(job).unwrap(), now);
+    /// let mut created = 0;
+    /// while let Some(action) = ctl.poll_action() {
+    ///     if let Action::CreatePod(_) = action { created += 1; }
+    /// }
+    /// assert_eq!(created, 2);
+    /// assert_eq!(ctl.status().active, 2);
+    /// ```
+    pub fn new(job: ValidJob, now: DateTime<Utc>) -> JobController {
+        let status = job.job().status.clone().unwrap_or_default();
+        let mut ctl = JobController::empty(job, status, now);
+        ctl.sync(now);
+        ctl
+    }
+
+    /// Rebuilds the controller from a Job (spec and the status it last
+    /// wrote) and its pods as listed from the API — as a controller does
+    /// after a restart — and reconciles once at `now`.
+    ///
+    /// The pod-failure backoff lives only in upstream's memory, so a restart
+    /// forgets it; use [`restore_with_backoff`](Self::restore_with_backoff)
+    /// to hand back a record saved with [`backoff_record`](Self::backoff_record).
+    pub fn restore(
+        job: ValidJob,
+        pods: Vec<Pod>,
+        now: DateTime<Utc>,
+    ) -> Result<JobController, RestoreError> {
+        JobController::restore_with_backoff(job, pods, BackoffRecord::default(), now)
+    }
+
+    /// [`restore`](Self::restore) with a remembered backoff record.
+    pub fn restore_with_backoff(
+        job: ValidJob,
+        pods: Vec<Pod>,
+        backoff: BackoffRecord,
+        now: DateTime<Utc>,
+    ) -> Result<JobController, RestoreError> {
+        let status = job.job().status.clone().unwrap_or_default();
+        let mut ctl = JobController::empty(job, status, now);
+        ctl.backoff = backoff;
+        for pod in &pods {
+            ctl.check_pod(pod)?;
+            if ctl.pods.contains_key(&pod.metadata.name) {
+                return Err(RestoreError::DuplicatePod(pod.metadata.name.clone()));
+            }
+            let record = PodRecord::from_pod(pod, ctl.next_seq);
+            ctl.next_seq += 1;
+            ctl.pods.insert(record.name.clone(), record);
+        }
+        ctl.sync(now);
+        Ok(ctl)
+    }
+
+    fn empty(job: ValidJob, status: JobStatus, now: DateTime<Utc>) -> JobController {
+        JobController {
+            job,
+            status,
+            pods: BTreeMap::new(),
+            next_seq: 0,
+            backoff: BackoffRecord::default(),
+            creating: BTreeMap::new(),
+            deleting: BTreeSet::new(),
+            finishing_deletes: BTreeSet::new(),
+            tombstones: BTreeSet::new(),
+            outbox: VecDeque::new(),
+            timers: Timers::default(),
+            last_now: now,
+            names_issued: 0,
+            job_gone: false,
+            delete_job_requested: false,
+        }
+    }
+
+    // ---- getters -------------------------------------------------------
+
+    /// The Job as the machine runs it (spec and metadata of the latest
+    /// accepted change; the status is [`status`](Self::status)).
+    pub fn job(&self) -> &ValidJob {
+        &self.job
+    }
+
+    /// The latest status the machine computed (and asked to write).
+    pub fn status(&self) -> &JobStatus {
+        &self.status
+    }
+
+    /// Whether the Job has its final `Complete` or `Failed` condition.
+    pub fn is_finished(&self) -> bool {
+        self.status.is_finished()
+    }
+
+    /// The in-memory pod-failure backoff record (upstream keeps it only in
+    /// memory; save it to survive a restart exactly).
+    pub fn backoff_record(&self) -> BackoffRecord {
+        self.backoff
+    }
+
+    /// Number of pods the machine currently tracks.
+    pub fn pod_count(&self) -> usize {
+        self.pods.len()
+    }
+
+    // ---- outputs -------------------------------------------------------
+
+    /// The next action to carry out, oldest first.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.outbox.pop_front()
+    }
+
+    /// When to call [`handle_timeout`](Self::handle_timeout) next, and why.
+    pub fn poll_timeout(&self) -> Option<Timeout> {
+        if self.job_gone {
+            return None;
+        }
+        self.timers.earliest()
+    }
+
+    // ---- inputs --------------------------------------------------------
+
+    /// A pod was added, changed or removed. Reconciles.
+    pub fn handle_pod(&mut self, now: DateTime<Utc>, event: PodEvent) -> Result<(), MachineError> {
+        self.check_time(now)?;
+        if let PodEvent::Observed(pod) = &event {
+            self.check_pod(pod)?;
+        }
+        self.last_now = now;
+        if self.job_gone {
+            return Ok(());
+        }
+        match event {
+            PodEvent::Observed(pod) => self.observe(&pod),
+            PodEvent::Gone { name } => self.forget(&name),
+        }
+        self.sync(now);
+        Ok(())
+    }
+
+    /// A pod creation the machine asked for failed (or was skipped). The
+    /// slot is freed and the next reconcile — this one — asks again.
+    pub fn handle_create_failed(
+        &mut self,
+        now: DateTime<Utc>,
+        name: &str,
+    ) -> Result<(), MachineError> {
+        self.check_time(now)?;
+        self.last_now = now;
+        if self.creating.remove(name).is_some() {
+            self.sync(now);
+        }
+        Ok(())
+    }
+
+    /// The Job's spec or metadata changed (suspend/resume, parallelism,
+    /// completions of an elastic Indexed Job, activeDeadlineSeconds, a
+    /// deletion timestamp, …). The change must have been validated as an
+    /// update ([`ValidJob::update`]). Reconciles.
+    pub fn handle_spec_change(
+        &mut self,
+        now: DateTime<Utc>,
+        job: ValidJob,
+    ) -> Result<(), MachineError> {
+        self.check_time(now)?;
+        if job.uid() != self.job.uid() || job.name() != self.job.name() {
+            return Err(MachineError::OtherJob {
+                expected: self.job.name().to_owned(),
+                expected_uid: self.job.uid().to_owned(),
+                got: job.name().to_owned(),
+                got_uid: job.uid().to_owned(),
+            });
+        }
+        self.last_now = now;
+        self.job = job;
+        self.sync(now);
+        Ok(())
+    }
+
+    /// The Job object is gone from the API. Every pod still carrying the
+    /// tracking finalizer has it removed (upstream's orphan clean-up), and
+    /// the machine stops.
+    pub fn handle_job_deleted(&mut self, now: DateTime<Utc>) -> Result<(), MachineError> {
+        self.check_time(now)?;
+        self.last_now = now;
+        if self.job_gone {
+            return Ok(());
+        }
+        self.job_gone = true;
+        self.backoff = BackoffRecord::default();
+        self.timers = Timers::default();
+        self.creating.clear();
+        self.deleting.clear();
+        if self.job.is_managed_elsewhere() {
+            return Ok(());
+        }
+        let mut names: Vec<(u64, String)> = Vec::new();
+        for pod in self.pods.values_mut().filter(|p| p.finalizer) {
+            pod.finalizer = false;
+            names.push((pod.seq, pod.name.clone()));
+        }
+        names.sort();
+        for (_, name) in names {
+            let uid = self.pods.get(&name).map(|p| p.uid.clone()).unwrap_or_default();
+            self.outbox.push_back(Action::RemoveFinalizer { name, uid });
+        }
+        Ok(())
+    }
+
+    /// The time the machine asked for (or any time) has come. Spurious
+    /// calls are harmless. Reconciles.
+    pub fn handle_timeout(&mut self, now: DateTime<Utc>) -> Result<(), MachineError> {
+        self.check_time(now)?;
+        self.last_now = now;
+        for timer in [
+            &mut self.timers.backoff,
+            &mut self.timers.deadline,
+            &mut self.timers.ttl,
+        ] {
+            if timer.is_some_and(|t| t <= now) {
+                *timer = None;
+            }
+        }
+        self.sync(now);
+        Ok(())
+    }
+
+    // ---- internals -----------------------------------------------------
+
+    fn check_time(&self, now: DateTime<Utc>) -> Result<(), MachineError> {
+        if now < self.last_now {
+            return Err(MachineError::TimeWentBackwards {
+                now,
+                last: self.last_now,
+            });
+        }
+        Ok(())
+    }
+
+    fn check_pod(&self, pod: &Pod) -> Result<(), MachineError> {
+        if pod.metadata.name.is_empty() {
+            return Err(MachineError::UnnamedPod);
+        }
+        let foreign = pod.metadata.owner_references.iter().find(|o| {
+            o.controller == Some(true) && (o.kind != "Job" || o.uid != self.job.uid())
+        });
+        if let Some(owner) = foreign {
+            return Err(MachineError::ForeignPod {
+                pod: pod.metadata.name.clone(),
+                owner_kind: owner.kind.clone(),
+                owner_uid: owner.uid.clone(),
+                job_uid: self.job.uid().to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    fn observe(&mut self, pod: &Pod) {
+        let name = &pod.metadata.name;
+        self.creating.remove(name);
+        if !pod.metadata.uid.is_empty() && self.tombstones.contains(&pod.metadata.uid) {
+            return; // a late event for a pod that is gone
+        }
+        let mut record = PodRecord::from_pod(pod, self.next_seq);
+        match self.pods.get(name) {
+            Some(old) if old.uid == record.uid => {
+                record.seq = old.seq;
+                // Terminal phases are final: a later, different phase is stale.
+                if old.is_finished() && record.phase != old.phase {
+                    record.phase = old.phase.clone();
+                    record.containers = old.containers.clone();
+                    record.init_containers = old.init_containers.clone();
+                }
+                // A removal the machine asked for holds even if this event
+                // predates it; a deletion request is never withdrawn.
+                record.finalizer &= old.finalizer;
+                if record.deletion_timestamp.is_none() {
+                    record.deletion_timestamp = old.deletion_timestamp;
+                    record.deletion_grace_period_seconds = old.deletion_grace_period_seconds;
+                }
+            }
+            Some(old) => {
+                // Same name, new UID: the old pod is gone.
+                self.tombstones.insert(old.uid.clone());
+                self.next_seq += 1;
+            }
+            None => self.next_seq += 1,
+        }
+        if record.deletion_timestamp.is_some() || record.is_finished() {
+            self.deleting.remove(name);
+        }
+        self.pods.insert(name.clone(), record);
+    }
+
+    fn forget(&mut self, name: &str) {
+        self.creating.remove(name);
+        self.deleting.remove(name);
+        self.finishing_deletes.remove(name);
+        if let Some(old) = self.pods.remove(name) {
+            self.tombstones.insert(old.uid);
+        }
+    }
+
+    /// One reconcile at `now`, as upstream's `syncJob`.
+    fn sync(&mut self, now: DateTime<Utc>) {
+        if self.job_gone || self.job.is_managed_elsewhere() {
+            return;
+        }
+        if self.status.is_finished() {
+            self.backoff = BackoffRecord::default();
+            self.timers.backoff = None;
+            self.timers.deadline = None;
+            self.check_ttl(now);
+            return;
+        }
+        if !self.job.has_known_completion_mode() {
+            return;
+        }
+        let input = SyncInput {
+            job: &self.job,
+            status: &self.status,
+            pods: &self.pods,
+            backoff: self.backoff,
+            expectations_satisfied: self.creating.is_empty() && self.deleting.is_empty(),
+            already_deleting: &self.finishing_deletes,
+            names_issued: self.names_issued,
+            taken_names: &self.creating,
+            now,
+        };
+        let out = sync::sync_job(&input);
+        self.apply(out, now);
+        self.check_ttl(now);
+    }
+
+    fn apply(&mut self, out: SyncOutput, now: DateTime<Utc>) {
+        let SyncOutput {
+            actions,
+            status,
+            backoff,
+            finalizers_removed,
+            created,
+            expected_deletions,
+            finishing_deletes,
+            names_issued,
+            backoff_wake,
+            deadline_wake,
+            manage_ran,
+        } = out;
+        for name in &finalizers_removed {
+            if let Some(p) = self.pods.get_mut(name) {
+                p.finalizer = false;
+            }
+        }
+        for (name, index) in created {
+            self.creating.insert(name, index);
+        }
+        self.deleting.extend(expected_deletions);
+        self.finishing_deletes.extend(finishing_deletes);
+        self.names_issued = names_issued;
+        if let Some(b) = backoff {
+            self.backoff = b;
+        }
+        if manage_ran {
+            self.timers.backoff = backoff_wake;
+        } else if let Some(w) = backoff_wake {
+            self.timers.backoff = Some(w);
+        }
+        self.timers.deadline = deadline_wake.filter(|t| *t > now);
+        self.status = status;
+        self.outbox.extend(actions);
+    }
+
+    /// `ttlSecondsAfterFinished`: the TTL controller's `processJob`.
+    fn check_ttl(&mut self, now: DateTime<Utc>) {
+        self.timers.ttl = None;
+        let Some(ttl) = self.job.ttl_seconds_after_finished() else {
+            return;
+        };
+        if self.delete_job_requested || self.job.is_being_deleted() {
+            return;
+        }
+        let finish = self
+            .status
+            .conditions
+            .iter()
+            .find(|c| {
+                (c.type_ == JobConditionType::Complete || c.type_ == JobConditionType::Failed)
+                    && c.status == crate::api::ConditionStatus::True
+            })
+            .and_then(|c| c.last_transition_time);
+        let Some(finish) = finish else { return };
+        let expiry = finish
+            .checked_add_signed(Duration::seconds(i64::from(ttl)))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        if now >= expiry {
+            self.delete_job_requested = true;
+            self.outbox.push_back(Action::DeleteJob {
+                reason: DeleteJobReason::TtlAfterFinished,
+            });
+        } else {
+            self.timers.ttl = Some(expiry);
+        }
+    }
+}
+

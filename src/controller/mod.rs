@@ -1,0 +1,13 @@
+//! The controller: a sans-IO state machine for one Job.
+
+pub mod action;
+mod create;
+pub mod error;
+mod machine;
+pub(crate) mod pod;
+mod sync;
+
+pub use action::{Action, DeleteJobReason, DeleteReason, PodToCreate, Timeout, TimeoutReason};
+pub use error::{MachineError, RestoreError};
+pub use machine::{JobController, PodEvent};
+pub use sync::{MAX_POD_CREATE_DELETE_PER_SYNC, MAX_UNCOUNTED_PODS};

@@ -1,0 +1,872 @@
+//! One reconcile, as upstream's `syncJob` (job_controller.go), written as a
+//! pure function from the machine's state to a plan: the actions to take and
+//! the state to adopt. Computing the whole plan before changing anything is
+//! what makes a reconcile all-or-nothing.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::action::{Action, DeleteReason};
+use super::create;
+use super::pod::PodRecord;
+use crate::api::{
+    ConditionStatus, JobCondition, JobConditionType, JobStatus, PodFailurePolicyAction, PodPhase,
+    UncountedTerminatedPods,
+};
+use crate::backoff::{self, BackoffRecord};
+use crate::failure_policy::match_policy;
+use crate::indexes::IndexSet;
+use crate::status::{self as cond, ensure_condition, new_condition};
+use crate::success_policy::match_success_policy;
+use crate::valid::ValidJob;
+
+/// Upstream `MaxPodCreateDeletePerSync`.
+pub const MAX_POD_CREATE_DELETE_PER_SYNC: usize = 500;
+/// Upstream `MaxUncountedPods`.
+pub const MAX_UNCOUNTED_PODS: usize = 500;
+
+pub(crate) struct SyncInput<'a> {
+    pub job: &'a ValidJob,
+    pub status: &'a JobStatus,
+    pub pods: &'a BTreeMap<String, PodRecord>,
+    pub backoff: BackoffRecord,
+    pub expectations_satisfied: bool,
+    pub already_deleting: &'a BTreeSet<String>,
+    pub names_issued: u64,
+    pub taken_names: &'a BTreeMap<String, Option<i32>>,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Default)]
+pub(crate) struct SyncOutput {
+    pub actions: Vec<Action>,
+    pub status: JobStatus,
+    /// The new backoff record, when upstream would store it.
+    pub backoff: Option<BackoffRecord>,
+    pub finalizers_removed: Vec<String>,
+    pub created: Vec<(String, Option<i32>)>,
+    pub expected_deletions: Vec<String>,
+    pub finishing_deletes: Vec<String>,
+    pub names_issued: u64,
+    pub backoff_wake: Option<DateTime<Utc>>,
+    pub deadline_wake: Option<DateTime<Utc>>,
+    pub manage_ran: bool,
+}
+
+/// Everything one sync derives from the pods (upstream `syncJobCtx`).
+struct Ctx<'a> {
+    input: &'a SyncInput<'a>,
+    /// Owned pods in list order.
+    pods: Vec<&'a PodRecord>,
+    active: Vec<&'a PodRecord>,
+    ready: i32,
+    terminating: i32,
+    succeeded: i32,
+    failed: i64,
+    uncounted_succeeded: BTreeSet<&'a str>,
+    uncounted_failed: BTreeSet<&'a str>,
+    new_backoff: BackoffRecord,
+    finished: Option<JobCondition>,
+    prev_succeeded_indexes: IndexSet,
+    succeeded_indexes: IndexSet,
+    failed_indexes: Option<IndexSet>,
+    /// Per index, the failed pod whose finalizer is kept (backoffLimitPerIndex).
+    delayed: BTreeMap<i32, &'a PodRecord>,
+    out: SyncOutput,
+}
+
+fn to_i32(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+impl<'a> Ctx<'a> {
+    fn job(&self) -> &'a ValidJob {
+        self.input.job
+    }
+
+    fn only_replace_failed(&self) -> bool {
+        self.input.job.only_replace_failed_pods()
+    }
+
+    fn completions(&self) -> i32 {
+        self.input.job.completions().unwrap_or(0)
+    }
+
+    /// Upstream `getValidPodsWithFilter`'s validity: not counted yet and,
+    /// for Indexed Jobs, an index below completions.
+    fn countable(&self, p: &PodRecord) -> bool {
+        p.finalizer && (!self.job().is_indexed() || self.valid_index(p).is_some())
+    }
+
+    fn valid_index(&self, p: &PodRecord) -> Option<i32> {
+        p.index.filter(|i| *i < self.completions())
+    }
+
+    fn policy_counts(&self, p: &PodRecord) -> bool {
+        match_policy(self.job().pod_failure_policy(), p, self.input.job.namespace()).counts
+    }
+}
+
+pub(crate) fn sync_job(input: &SyncInput<'_>) -> SyncOutput {
+    let job = input.job;
+    let now = input.now;
+    let mut status = input.status.clone();
+    let uncounted = status.uncounted_terminated_pods.clone().unwrap_or_default();
+    status.uncounted_terminated_pods = Some(uncounted.clone());
+
+    let mut pods: Vec<&PodRecord> = input.pods.values().collect();
+    pods.sort_by_key(|p| p.seq);
+    let active: Vec<&PodRecord> = pods.iter().copied().filter(|p| p.is_active()).collect();
+    let ready = to_i32(active.iter().filter(|p| p.is_ready()).count());
+    let terminating = to_i32(pods.iter().filter(|p| p.is_terminating()).count());
+
+    let mut ctx = Ctx {
+        input,
+        pods,
+        active,
+        ready,
+        terminating,
+        succeeded: 0,
+        failed: 0,
+        uncounted_succeeded: input
+            .status
+            .uncounted_terminated_pods
+            .iter()
+            .flat_map(|u| u.succeeded.iter().map(String::as_str))
+            .collect(),
+        uncounted_failed: input
+            .status
+            .uncounted_terminated_pods
+            .iter()
+            .flat_map(|u| u.failed.iter().map(String::as_str))
+            .collect(),
+        new_backoff: input.backoff,
+        finished: None,
+        prev_succeeded_indexes: IndexSet::new(),
+        succeeded_indexes: IndexSet::new(),
+        failed_indexes: None,
+        delayed: BTreeMap::new(),
+        out: SyncOutput {
+            names_issued: input.names_issued,
+            ..SyncOutput::default()
+        },
+    };
+    let only_failed = ctx.only_replace_failed();
+
+    // New finished pods (upstream getNewFinishedPods).
+    let new_succeeded: Vec<&PodRecord> = ctx
+        .pods
+        .iter()
+        .copied()
+        .filter(|p| ctx.countable(p) && !ctx.uncounted_succeeded.contains(p.uid.as_str()))
+        .filter(|p| p.phase == PodPhase::Succeeded)
+        .collect();
+    let new_failed: Vec<&PodRecord> = ctx
+        .pods
+        .iter()
+        .copied()
+        .filter(|p| ctx.countable(p) && !ctx.uncounted_failed.contains(p.uid.as_str()))
+        .filter(|p| p.considered_failed(only_failed))
+        .collect();
+    ctx.succeeded = status
+        .succeeded
+        .saturating_add(to_i32(new_succeeded.len()))
+        .saturating_add(to_i32(uncounted.succeeded.len()));
+    let counted_new_failed = new_failed.iter().filter(|p| ctx.policy_counts(p)).count();
+    ctx.failed = i64::from(status.failed)
+        + counted_new_failed as i64
+        + uncounted.failed.len() as i64;
+
+    if status.start_time.is_none() && !job.is_suspended() {
+        status.start_time = Some(now);
+    }
+
+    ctx.new_backoff = input.backoff.next(
+        new_succeeded.iter().map(|p| p.finish_time()).collect(),
+        new_failed.iter().map(|p| p.finish_time()).collect(),
+    );
+
+    decide_terminal(&mut ctx, &status);
+
+    let mut active_count = to_i32(ctx.active.len());
+    let mut suspend_changed = false;
+    if ctx.finished.is_some() {
+        // Upstream deleteActivePods: every active pod, finalizers kept.
+        let mut deleted_ready = 0;
+        for p in &ctx.active {
+            if p.is_ready() {
+                deleted_ready += 1;
+            }
+            if !input.already_deleting.contains(&p.name) {
+                ctx.out.actions.push(Action::DeletePod {
+                    name: p.name.clone(),
+                    reason: DeleteReason::JobFinishing,
+                });
+                ctx.out.finishing_deletes.push(p.name.clone());
+            }
+        }
+        ctx.terminating += active_count;
+        ctx.ready -= deleted_ready;
+        active_count = 0;
+        if !input.expectations_satisfied {
+            ctx.finished = None;
+        }
+    } else {
+        let mut manage_ran = false;
+        if input.expectations_satisfied && !job.is_being_deleted() {
+            active_count = manage_job(&mut ctx);
+            manage_ran = true;
+            ctx.out.manage_ran = true;
+        }
+        let complete = match job.completions() {
+            None => ctx.succeeded > 0 && active_count == 0,
+            Some(c) => ctx.succeeded >= c && active_count == 0,
+        };
+        if complete {
+            ctx.finished = Some(new_condition(
+                JobConditionType::SuccessCriteriaMet,
+                ConditionStatus::True,
+                cond::REASON_COMPLETIONS_REACHED,
+                cond::MESSAGE_COMPLETIONS_REACHED,
+                now,
+            ));
+        } else if manage_ran {
+            suspend_changed = update_suspended_condition(&mut status, job.is_suspended(), now);
+        }
+    }
+    let _ = suspend_changed; // status equality below covers it
+
+    status.active = active_count;
+    status.ready = Some(ctx.ready);
+    status.terminating = Some(ctx.terminating);
+    track_and_finish(&mut ctx, status);
+    ctx.out
+}
+
+/// Step 11 of `syncJob`: the first terminal decision that applies.
+fn decide_terminal(ctx: &mut Ctx<'_>, status: &JobStatus) {
+    let job = ctx.job();
+    let now = ctx.input.now;
+    ctx.finished = status
+        .true_condition(&JobConditionType::SuccessCriteriaMet)
+        .cloned();
+    if ctx.finished.is_none() {
+        if let Some(target) = status.true_condition(&JobConditionType::FailureTarget) {
+            ctx.finished = Some(new_condition(
+                JobConditionType::Failed,
+                ConditionStatus::True,
+                &target.reason,
+                &target.message,
+                now,
+            ));
+        } else if let Some(message) = fail_job_message(ctx) {
+            ctx.finished = Some(failure_target(cond::REASON_POD_FAILURE_POLICY, &message, now));
+        }
+    }
+    if ctx.finished.is_none() {
+        let exceeds = ctx.failed > i64::from(job.backoff_limit());
+        if exceeds || past_backoff_limit_on_failure(ctx) {
+            ctx.finished = Some(failure_target(
+                cond::REASON_BACKOFF_LIMIT_EXCEEDED,
+                cond::MESSAGE_BACKOFF_LIMIT_EXCEEDED,
+                now,
+            ));
+        } else if let Some(deadline) = deadline(job, status) {
+            if now >= deadline {
+                ctx.finished = Some(failure_target(
+                    cond::REASON_DEADLINE_EXCEEDED,
+                    cond::MESSAGE_DEADLINE_EXCEEDED,
+                    now,
+                ));
+            } else {
+                ctx.out.deadline_wake = Some(deadline);
+            }
+        }
+    }
+    if job.is_indexed() {
+        let completions = ctx.completions();
+        ctx.prev_succeeded_indexes = IndexSet::parse(&status.completed_indexes, completions);
+        let mut succeeded = ctx.prev_succeeded_indexes.clone();
+        for p in &ctx.pods {
+            if p.phase == PodPhase::Succeeded && p.finalizer {
+                if let Some(i) = ctx.valid_index(p) {
+                    succeeded.insert(i);
+                }
+            }
+        }
+        ctx.succeeded = i32::try_from(succeeded.len()).unwrap_or(i32::MAX);
+        ctx.succeeded_indexes = succeeded;
+        if let Some(limit) = job.backoff_limit_per_index() {
+            let mut failed = IndexSet::parse(
+                status.failed_indexes.as_deref().unwrap_or_default(),
+                completions,
+            );
+            for p in &ctx.pods {
+                if let Some(i) = ctx.valid_index(p) {
+                    if p.finalizer && is_index_failed(ctx, p, limit) {
+                        failed.insert(i);
+                    }
+                }
+            }
+            if ctx.finished.is_none() {
+                let total = failed.len();
+                if job
+                    .max_failed_indexes()
+                    .is_some_and(|max| total > u64::try_from(max.max(0)).unwrap_or(0))
+                {
+                    ctx.finished = Some(failure_target(
+                        cond::REASON_MAX_FAILED_INDEXES_EXCEEDED,
+                        cond::MESSAGE_MAX_FAILED_INDEXES_EXCEEDED,
+                        now,
+                    ));
+                } else if total > 0
+                    && total + ctx.succeeded_indexes.len()
+                        >= u64::try_from(completions.max(0)).unwrap_or(0)
+                {
+                    ctx.finished = Some(failure_target(
+                        cond::REASON_FAILED_INDEXES,
+                        cond::MESSAGE_FAILED_INDEXES,
+                        now,
+                    ));
+                }
+            }
+            ctx.failed_indexes = Some(failed);
+            ctx.delayed = pods_with_delayed_deletion(ctx);
+        }
+        if ctx.finished.is_none() {
+            if let Some(message) =
+                match_success_policy(job.success_policy(), completions, &ctx.succeeded_indexes)
+            {
+                ctx.finished = Some(new_condition(
+                    JobConditionType::SuccessCriteriaMet,
+                    ConditionStatus::True,
+                    cond::REASON_SUCCESS_POLICY,
+                    &message,
+                    now,
+                ));
+            }
+        }
+    }
+}
+
+fn failure_target(reason: &str, message: &str, now: DateTime<Utc>) -> JobCondition {
+    new_condition(
+        JobConditionType::FailureTarget,
+        ConditionStatus::True,
+        reason,
+        message,
+        now,
+    )
+}
+
+/// `startTime + activeDeadlineSeconds` while the deadline runs (set, started,
+/// not suspended).
+fn deadline(job: &ValidJob, status: &JobStatus) -> Option<DateTime<Utc>> {
+    let seconds = job.active_deadline_seconds()?;
+    let start = status.start_time?;
+    if job.is_suspended() {
+        return None;
+    }
+    Some(
+        Duration::try_seconds(seconds)
+            .and_then(|d| start.checked_add_signed(d))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC),
+    )
+}
+
+/// Upstream `getFailJobMessage`: the first owned failed pod (counted or not)
+/// matching a FailJob rule.
+fn fail_job_message(ctx: &Ctx<'_>) -> Option<String> {
+    let policy = ctx.job().pod_failure_policy()?;
+    let only_failed = ctx.only_replace_failed();
+    ctx.pods
+        .iter()
+        .filter(|p| p.considered_failed(only_failed))
+        .find_map(|p| match_policy(Some(policy), p, ctx.job().namespace()).fail_job_message)
+}
+
+/// Upstream `pastBackoffLimitOnFailure`: container restarts of Running and
+/// Pending pods, against backoffLimit, under restartPolicy OnFailure.
+fn past_backoff_limit_on_failure(ctx: &Ctx<'_>) -> bool {
+    let job = ctx.job();
+    if !job.restarts_on_failure() {
+        return false;
+    }
+    let restarts: i64 = ctx
+        .pods
+        .iter()
+        .filter(|p| matches!(p.phase, PodPhase::Running | PodPhase::Pending))
+        .map(|p| p.restart_sum())
+        .sum();
+    let limit = i64::from(job.backoff_limit());
+    if limit == 0 {
+        restarts > 0
+    } else {
+        restarts >= limit
+    }
+}
+
+/// Upstream `isIndexFailed`.
+fn is_index_failed(ctx: &Ctx<'_>, p: &PodRecord, limit: i32) -> bool {
+    if !p.considered_failed(ctx.only_replace_failed()) {
+        return false;
+    }
+    let counted = match ctx.job().pod_failure_policy() {
+        Some(policy) => {
+            let m = match_policy(Some(policy), p, ctx.job().namespace());
+            if m.action == Some(PodFailurePolicyAction::FailIndex) {
+                return true;
+            }
+            m.counts
+        }
+        None => true,
+    };
+    counted && p.failure_count >= limit
+}
+
+/// Upstream `getPodsWithDelayedDeletionPerIndex`: per pending index, the
+/// latest failed pod keeps its finalizer until its replacement exists.
+fn pods_with_delayed_deletion<'a>(ctx: &Ctx<'a>) -> BTreeMap<i32, &'a PodRecord> {
+    let active_indexes: BTreeSet<i32> = ctx.active.iter().filter_map(|p| p.index).collect();
+    let failed = ctx.failed_indexes.clone().unwrap_or_default();
+    let mut result: BTreeMap<i32, &'a PodRecord> = BTreeMap::new();
+    for p in &ctx.pods {
+        if !ctx.countable(p) || !p.considered_failed(ctx.only_replace_failed()) {
+            continue;
+        }
+        let Some(i) = ctx.valid_index(p) else { continue };
+        if ctx.succeeded_indexes.contains(i) || failed.contains(i) || active_indexes.contains(&i) {
+            continue;
+        }
+        match result.get(&i) {
+            Some(last)
+                if !(last.absolute_failure_count() <= p.absolute_failure_count()
+                    && p.finish_time() >= last.finish_time()) => {}
+            _ => {
+                result.insert(i, p);
+            }
+        }
+    }
+    result
+}
+
+/// Suspended condition after a sync that ran manageJob: True while
+/// suspended; flipped to False on resume, which restarts `startTime`.
+fn update_suspended_condition(status: &mut JobStatus, suspended: bool, now: DateTime<Utc>) -> bool {
+    if suspended {
+        ensure_condition(
+            &mut status.conditions,
+            JobConditionType::Suspended,
+            ConditionStatus::True,
+            cond::REASON_JOB_SUSPENDED,
+            "Job suspended",
+            now,
+        )
+    } else {
+        let changed = ensure_condition(
+            &mut status.conditions,
+            JobConditionType::Suspended,
+            ConditionStatus::False,
+            cond::REASON_JOB_RESUMED,
+            "Job resumed",
+            now,
+        );
+        if changed {
+            status.start_time = Some(now);
+        }
+        changed
+    }
+}
+
+/// Upstream `manageJob`: returns the active count to report.
+fn manage_job(ctx: &mut Ctx<'_>) -> i32 {
+    let job = ctx.job();
+    let now = ctx.input.now;
+    let active = to_i32(ctx.active.len());
+    if job.is_suspended() {
+        let all = ctx.active.len();
+        let doomed = active_pods_for_removal(ctx, all);
+        ctx.out.backoff_wake = None;
+        return active - delete_job_pods(ctx, doomed, DeleteReason::Suspended);
+    }
+    let want = match job.completions() {
+        None => {
+            if ctx.succeeded > 0 {
+                active
+            } else {
+                job.parallelism()
+            }
+        }
+        Some(c) => (c - ctx.succeeded).clamp(0, job.parallelism()),
+    };
+    let rm_at_least = usize::try_from((active - want).max(0)).unwrap_or(0);
+    let mut doomed = active_pods_for_removal(ctx, rm_at_least);
+    doomed.truncate(MAX_POD_CREATE_DELETE_PER_SYNC);
+    if !doomed.is_empty() {
+        ctx.out.backoff_wake = None;
+        return active - delete_job_pods(ctx, doomed, DeleteReason::TooManyActive);
+    }
+    let terminating = if ctx.only_replace_failed() {
+        ctx.terminating
+    } else {
+        0
+    };
+    let diff = want - terminating - active;
+    if diff <= 0 {
+        return active;
+    }
+    if job.backoff_limit_per_index().is_none() {
+        let remaining = ctx.new_backoff.remaining(now);
+        if remaining > Duration::zero() {
+            ctx.out.backoff_wake = Some(now + remaining.max(backoff::MIN_REQUEUE));
+            // Upstream quirk: this path reports `active: 0`.
+            return 0;
+        }
+    }
+    let mut diff = usize::try_from(diff)
+        .unwrap_or(0)
+        .min(MAX_POD_CREATE_DELETE_PER_SYNC);
+    let mut indexes: Vec<Option<i32>> = vec![None; diff];
+    if job.is_indexed() {
+        let mut chosen = first_pending_indexes(ctx, diff);
+        if job.backoff_limit_per_index().is_some() {
+            let mut ready_now = Vec::new();
+            let mut min_wait: Option<Duration> = None;
+            for i in chosen {
+                let wait = ctx.delayed.get(&i).map_or(Duration::zero(), |p| {
+                    let n = u32::try_from(p.absolute_failure_count().saturating_add(1))
+                        .unwrap_or(u32::MAX);
+                    backoff::remaining_for_failures(n, p.finish_time(), now)
+                });
+                if wait == Duration::zero() {
+                    ready_now.push(i);
+                } else {
+                    min_wait = Some(min_wait.map_or(wait, |m| m.min(wait)));
+                }
+            }
+            if ready_now.is_empty() {
+                if let Some(wait) = min_wait {
+                    ctx.out.backoff_wake = Some(now + wait.max(backoff::MIN_REQUEUE));
+                    return 0;
+                }
+            }
+            chosen = ready_now;
+        }
+        diff = chosen.len();
+        indexes = chosen.into_iter().map(Some).collect();
+    }
+    ctx.out.backoff_wake = None;
+    for (n, index) in indexes.into_iter().enumerate() {
+        let predecessor = index.and_then(|i| ctx.delayed.get(&i).copied());
+        let rendered = create::render_pod(
+            ctx.input,
+            index,
+            predecessor,
+            &mut ctx.out.names_issued,
+            slow_start_batch(n),
+        );
+        ctx.out.created.push((rendered.pod.metadata.name.clone(), index));
+        ctx.out.actions.push(Action::CreatePod(rendered));
+    }
+    active + to_i32(diff)
+}
+
+/// Upstream creates in batches of 1, 2, 4, …: pod `n` (0-based) is in
+/// batch ⌊log2(n + 1)⌋.
+fn slow_start_batch(n: usize) -> u32 {
+    (n + 1).ilog2()
+}
+
+/// Deletes pods for scale-down, suspension or bad indexes: finalizer first,
+/// so they are never counted as failures (upstream `deleteJobPods`).
+/// Returns how many were deleted.
+fn delete_job_pods(ctx: &mut Ctx<'_>, doomed: Vec<(&PodRecord, DeleteReason)>, default: DeleteReason) -> i32 {
+    let mut deleted = 0;
+    for (p, reason) in doomed {
+        let reason = if reason == DeleteReason::TooManyActive {
+            default
+        } else {
+            reason
+        };
+        if p.finalizer {
+            ctx.out.actions.push(Action::RemoveFinalizer {
+                name: p.name.clone(),
+                uid: p.uid.clone(),
+            });
+            ctx.out.finalizers_removed.push(p.name.clone());
+        }
+        ctx.out.actions.push(Action::DeletePod {
+            name: p.name.clone(),
+            reason,
+        });
+        ctx.out.expected_deletions.push(p.name.clone());
+        if p.is_ready() {
+            ctx.ready -= 1;
+        }
+        deleted += 1;
+    }
+    ctx.terminating += deleted;
+    deleted
+}
+
+/// Upstream `activePodsForRemoval`: for Indexed Jobs every pod with a
+/// missing, out-of-range or duplicated index first, then the least valuable
+/// pods until `rm_at_least` are chosen.
+fn active_pods_for_removal<'a>(
+    ctx: &Ctx<'a>,
+    rm_at_least: usize,
+) -> Vec<(&'a PodRecord, DeleteReason)> {
+    let mut rm: Vec<(&'a PodRecord, DeleteReason)> = Vec::new();
+    let mut left: Vec<&'a PodRecord> = Vec::new();
+    if ctx.job().is_indexed() {
+        let completions = ctx.completions();
+        let mut by_index: BTreeMap<i32, Vec<&'a PodRecord>> = BTreeMap::new();
+        for p in &ctx.active {
+            match p.index {
+                Some(i) if i < completions => by_index.entry(i).or_default().push(p),
+                _ => rm.push((p, DeleteReason::InvalidIndex)),
+            }
+        }
+        for (_, mut group) in by_index {
+            group.sort_by(|a, b| PodRecord::removal_order(a, b));
+            let keep = group.pop();
+            rm.extend(group.into_iter().map(|p| (p, DeleteReason::DuplicateIndex)));
+            left.extend(keep);
+        }
+    } else {
+        left = ctx.active.clone();
+    }
+    if rm.len() < rm_at_least {
+        left.sort_by(|a, b| PodRecord::removal_order(a, b));
+        let more = rm_at_least - rm.len();
+        rm.extend(
+            left.into_iter()
+                .take(more)
+                .map(|p| (p, DeleteReason::TooManyActive)),
+        );
+    }
+    rm
+}
+
+/// Upstream `firstPendingIndexes`: the lowest `count` indexes below
+/// completions that are not succeeded, active, failed, or (when only failed
+/// pods are replaced) terminating.
+fn first_pending_indexes(ctx: &Ctx<'_>, count: usize) -> Vec<i32> {
+    let completions = ctx.completions();
+    let mut taken = ctx.succeeded_indexes.clone();
+    for p in &ctx.active {
+        if let Some(i) = p.index {
+            taken.insert(i);
+        }
+    }
+    if ctx.only_replace_failed() {
+        for p in ctx.pods.iter().filter(|p| p.is_terminating()) {
+            if let Some(i) = p.index {
+                taken.insert(i);
+            }
+        }
+    }
+    if let Some(failed) = &ctx.failed_indexes {
+        for (f, l) in failed.runs() {
+            taken.insert_range(f, l);
+        }
+    }
+    let mut result = Vec::with_capacity(count);
+    let mut candidate = 0;
+    while result.len() < count {
+        candidate = taken.first_absent_from(candidate);
+        if candidate >= completions {
+            break;
+        }
+        result.push(candidate);
+        candidate += 1;
+    }
+    result
+}
+
+/// Upstream `trackJobStatusAndRemoveFinalizers` (with the pure model's
+/// assumption that every finalizer removal succeeds) and `enactJobFinished`.
+fn track_and_finish(ctx: &mut Ctx<'_>, mut status: JobStatus) {
+    let job = ctx.job();
+    let now = ctx.input.now;
+    let indexed = job.is_indexed();
+    let removed_now: BTreeSet<String> = ctx.out.finalizers_removed.iter().cloned().collect();
+    let mut with_finalizer: BTreeSet<&str> = ctx
+        .pods
+        .iter()
+        .filter(|p| p.finalizer && !removed_now.contains(&p.name))
+        .map(|p| p.uid.as_str())
+        .collect();
+    clean_uncounted(&mut status, &with_finalizer);
+
+    let mut order = ctx.pods.clone();
+    if indexed {
+        order.sort_by_key(|p| (p.index.map_or(-1, i64::from), p.seq));
+    }
+    let finished_is_failure = ctx
+        .finished
+        .as_ref()
+        .is_some_and(|c| c.type_ != JobConditionType::SuccessCriteriaMet);
+    let mut to_remove: Vec<&PodRecord> = Vec::new();
+    let mut new_succeeded_indexes: Vec<i32> = Vec::new();
+    let mut uncounted = status.uncounted_terminated_pods.clone().unwrap_or_default();
+    let mut reached_max = false;
+    for p in order {
+        if !p.finalizer || removed_now.contains(&p.name) {
+            continue;
+        }
+        let failed = p.considered_failed(ctx.only_replace_failed());
+        if !can_remove_finalizer(ctx, p, failed) {
+            continue;
+        }
+        to_remove.push(p);
+        if p.phase == PodPhase::Succeeded && !ctx.uncounted_failed.contains(p.uid.as_str()) {
+            if indexed {
+                if let Some(i) = ctx.valid_index(p) {
+                    if !ctx.prev_succeeded_indexes.contains(i) {
+                        new_succeeded_indexes.push(i);
+                    }
+                }
+            } else if !ctx.uncounted_succeeded.contains(p.uid.as_str()) {
+                uncounted.succeeded.push(p.uid.clone());
+            }
+        } else if (failed || finished_is_failure)
+            && !ctx.uncounted_failed.contains(p.uid.as_str())
+            && (!indexed || ctx.valid_index(p).is_some())
+            && ctx.policy_counts(p)
+        {
+            uncounted.failed.push(p.uid.clone());
+        }
+        if new_succeeded_indexes.len() + uncounted.succeeded.len() + uncounted.failed.len()
+            >= MAX_UNCOUNTED_PODS
+        {
+            reached_max = true;
+            break;
+        }
+    }
+    status.uncounted_terminated_pods = Some(uncounted);
+    if indexed {
+        for i in &new_succeeded_indexes {
+            ctx.succeeded_indexes.insert(*i);
+        }
+        status.succeeded = i32::try_from(ctx.succeeded_indexes.len()).unwrap_or(i32::MAX);
+        status.completed_indexes = ctx.succeeded_indexes.to_string();
+        status.failed_indexes = ctx.failed_indexes.as_ref().map(ToString::to_string);
+    }
+    let mut finished = ctx.finished.take();
+    if let Some(c) = &finished {
+        if c.type_ == JobConditionType::FailureTarget {
+            status.conditions.push(c.clone());
+            finished = Some(new_condition(
+                JobConditionType::Failed,
+                ConditionStatus::True,
+                &c.reason,
+                &c.message,
+                now,
+            ));
+        } else if c.type_ == JobConditionType::SuccessCriteriaMet {
+            if status
+                .true_condition(&JobConditionType::SuccessCriteriaMet)
+                .is_none()
+            {
+                status.conditions.push(c.clone());
+            }
+            finished = Some(new_condition(
+                JobConditionType::Complete,
+                ConditionStatus::True,
+                &c.reason,
+                &c.message,
+                now,
+            ));
+        }
+    }
+
+    // Flush: the status with the new uncounted UIDs goes out before any
+    // finalizer is removed, so a crash in between cannot lose a count.
+    let needs_flush = status != *ctx.input.status;
+    if needs_flush {
+        ctx.out.backoff = Some(ctx.new_backoff);
+    }
+    if needs_flush && !to_remove.is_empty() {
+        ctx.out.actions.push(Action::UpdateStatus(status.clone()));
+    }
+    for p in &to_remove {
+        with_finalizer.remove(p.uid.as_str());
+        ctx.out.actions.push(Action::RemoveFinalizer {
+            name: p.name.clone(),
+            uid: p.uid.clone(),
+        });
+        ctx.out.finalizers_removed.push(p.name.clone());
+    }
+    clean_uncounted(&mut status, &with_finalizer);
+
+    if !reached_max {
+        if let Some(c) = finished {
+            let uncounted_left = status
+                .uncounted_terminated_pods
+                .as_ref()
+                .is_some_and(|u| !u.succeeded.is_empty() || !u.failed.is_empty());
+            if !uncounted_left && ctx.terminating == 0 {
+                ensure_condition(
+                    &mut status.conditions,
+                    c.type_.clone(),
+                    c.status.clone(),
+                    &c.reason,
+                    &c.message,
+                    now,
+                );
+                if c.type_ == JobConditionType::Complete {
+                    status.completion_time = Some(now);
+                }
+            }
+        }
+    }
+    let last_written = ctx.out.actions.iter().rev().find_map(|a| match a {
+        Action::UpdateStatus(s) => Some(s),
+        _ => None,
+    });
+    if status != *last_written.unwrap_or(ctx.input.status) {
+        ctx.out.backoff.get_or_insert(ctx.new_backoff);
+        ctx.out.actions.push(Action::UpdateStatus(status.clone()));
+    }
+    ctx.out.status = status;
+}
+
+/// Upstream `canRemoveFinalizer`.
+fn can_remove_finalizer(ctx: &Ctx<'_>, p: &PodRecord, considered_failed: bool) -> bool {
+    if ctx.job().is_being_deleted() || ctx.finished.is_some() || p.phase == PodPhase::Succeeded {
+        return true;
+    }
+    if !considered_failed {
+        return false;
+    }
+    if ctx.job().backoff_limit_per_index().is_some() {
+        if let Some(i) = p.index {
+            if ctx.delayed.get(&i).is_some_and(|d| d.uid == p.uid) {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// Upstream `cleanUncountedPodsWithoutFinalizers`: UIDs whose pod no longer
+/// carries the finalizer (or is gone) move into the counters.
+fn clean_uncounted(status: &mut JobStatus, with_finalizer: &BTreeSet<&str>) {
+    let uncounted = status
+        .uncounted_terminated_pods
+        .get_or_insert_with(UncountedTerminatedPods::default);
+    let before_s = uncounted.succeeded.len();
+    uncounted
+        .succeeded
+        .retain(|uid| with_finalizer.contains(uid.as_str()));
+    let moved_s = before_s - uncounted.succeeded.len();
+    let before_f = uncounted.failed.len();
+    uncounted
+        .failed
+        .retain(|uid| with_finalizer.contains(uid.as_str()));
+    let moved_f = before_f - uncounted.failed.len();
+    status.succeeded = status.succeeded.saturating_add(to_i32(moved_s));
+    status.failed = status.failed.saturating_add(to_i32(moved_f));
+}
