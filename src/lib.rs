@@ -11,6 +11,7 @@ pub mod defaults;
 pub mod error;
 pub mod failure_policy;
 pub mod indexes;
+pub mod sim;
 pub mod status;
 pub mod success_policy;
 mod valid;
