@@ -106,7 +106,9 @@ mod tests {
 
     #[test]
     fn delays_double_from_ten_seconds_up_to_ten_minutes() {
-        let secs: Vec<i64> = (1..=9).map(|n| delay_for_failures(n).num_seconds()).collect();
+        let secs: Vec<i64> = (1..=9)
+            .map(|n| delay_for_failures(n).num_seconds())
+            .collect();
         assert_eq!(secs, [10, 20, 40, 80, 160, 320, 600, 600, 600]);
         assert_eq!(delay_for_failures(u32::MAX), MAX_DELAY);
     }

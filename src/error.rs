@@ -34,7 +34,9 @@ pub enum ParseError {
         column: Option<usize>,
     },
     /// The document is not a `batch/v1` `Job`.
-    #[error("expected apiVersion batch/v1 and kind Job, found apiVersion {api_version:?} kind {kind:?}")]
+    #[error(
+        "expected apiVersion batch/v1 and kind Job, found apiVersion {api_version:?} kind {kind:?}"
+    )]
     NotAJob {
         /// The document's apiVersion.
         api_version: String,
@@ -150,7 +152,9 @@ fn join(errors: &[FieldError]) -> String {
 impl ValidationErrors {
     /// Whether some error is about `field` with this kind.
     pub fn has(&self, field: &str, kind: ErrorKind) -> bool {
-        self.errors.iter().any(|e| e.field == field && e.kind == kind)
+        self.errors
+            .iter()
+            .any(|e| e.field == field && e.kind == kind)
     }
 }
 

@@ -1,6 +1,4 @@
-//! # job-controller
-//!
-//! The Kubernetes Job (`batch/v1`) controller as a pure, sans-IO state machine.
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -104,7 +104,10 @@ pub struct Simulation {
 impl Simulation {
     /// Starts a simulation of `job` at 2025-01-01T00:00:00Z.
     pub fn new(job: ValidJob, behaviour: PodBehaviour, seed: u64) -> Simulation {
-        let start = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).single().unwrap_or_default();
+        let start = Utc
+            .with_ymd_and_hms(2025, 1, 1, 0, 0, 0)
+            .single()
+            .unwrap_or_default();
         let mut sim = Simulation {
             ctl: JobController::new(job, start),
             behaviour,
@@ -197,7 +200,9 @@ impl Simulation {
     fn apply(&mut self, event: Scheduled) {
         match event {
             Scheduled::Running(name) => {
-                let Some(pod) = self.pods.get_mut(&name) else { return };
+                let Some(pod) = self.pods.get_mut(&name) else {
+                    return;
+                };
                 if pod.metadata.deletion_timestamp.is_some() || pod.phase() != PodPhase::Pending {
                     return;
                 }
@@ -218,14 +223,24 @@ impl Simulation {
             Scheduled::Finish(name) => {
                 let fails = (self.random() % 1_000_000) as f64 / 1_000_000.0
                     < self.behaviour.failure_probability;
-                let code = if fails { self.behaviour.failure_exit_code } else { 0 };
+                let code = if fails {
+                    self.behaviour.failure_exit_code
+                } else {
+                    0
+                };
                 let now = self.now;
-                let Some(pod) = self.pods.get_mut(&name) else { return };
+                let Some(pod) = self.pods.get_mut(&name) else {
+                    return;
+                };
                 if pod.phase() != PodPhase::Running {
                     return;
                 }
                 let status = pod.status.get_or_insert_with(PodStatus::default);
-                status.phase = Some(if fails { PodPhase::Failed } else { PodPhase::Succeeded });
+                status.phase = Some(if fails {
+                    PodPhase::Failed
+                } else {
+                    PodPhase::Succeeded
+                });
                 status.conditions = vec![PodCondition {
                     type_: "Ready".into(),
                     status: ConditionStatus::False,
@@ -290,10 +305,13 @@ impl Simulation {
                 }
                 Action::DeletePod { name, reason } => {
                     self.note(format!("delete pod {name} ({reason:?})"));
-                    let Some(pod) = self.pods.get_mut(&name) else { continue };
+                    let Some(pod) = self.pods.get_mut(&name) else {
+                        continue;
+                    };
                     if pod.metadata.deletion_timestamp.is_none() {
                         pod.metadata.deletion_timestamp = Some(self.now);
-                        let grace = Duration::seconds(i64::from(self.behaviour.termination_seconds));
+                        let grace =
+                            Duration::seconds(i64::from(self.behaviour.termination_seconds));
                         self.schedule(self.now + grace, Scheduled::Gone(name.clone()));
                     }
                     self.report(&name);

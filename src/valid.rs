@@ -10,7 +10,7 @@ use crate::api::{
     SuccessPolicy, keys,
 };
 use crate::defaults;
-use crate::error::ValidationErrors;
+use crate::error::{ErrorKind, FieldError, ValidationErrors};
 use crate::validation;
 
 /// A Job that has been defaulted and validated.
@@ -30,7 +30,7 @@ impl ValidJob {
     /// ```
     /// use job_controller::{parse_job, ValidJob};
     /// let mut job = parse_job("
-    /// metadata: {name: pi, uid: 1234}
+    /// metadata: {name: pi, uid: abc-1234}
     /// spec:
     ///   template:
     ///     spec:
@@ -52,9 +52,22 @@ impl ValidJob {
     /// Accepts a Job as stored by the API server (read back from a cluster, or
     /// restored from a snapshot): defaults are applied (idempotent on a stored
     /// Job) and the Job is validated, keeping its status.
+    ///
+    /// A stored Job passed the validation of the API server that admitted
+    /// it, which may be older than today's rules. The upstream controller
+    /// copes with the values later rules forbid — it skips a pod failure
+    /// policy rule with an unknown action or operator, a rule naming a
+    /// container the template lacks simply never matches, and a Job with an
+    /// unknown completion mode is left alone — so those errors alone do not
+    /// reject a stored Job. Every other error does.
     pub fn from_stored(mut job: Job) -> Result<ValidJob, ValidationErrors> {
         defaults::apply_defaults(&mut job);
-        validation::validate_create(&job)?;
+        if let Err(mut errors) = validation::validate_create(&job) {
+            errors.errors.retain(|e| !tolerated_in_stored_job(e));
+            if !errors.errors.is_empty() {
+                return Err(errors);
+            }
+        }
         Ok(ValidJob { job })
     }
 
@@ -191,5 +204,19 @@ impl ValidJob {
             .completion_mode
             .as_ref()
             .is_none_or(CompletionMode::is_known)
+    }
+}
+
+/// Errors of rules the controller tolerates in stored Jobs (see
+/// [`ValidJob::from_stored`]).
+fn tolerated_in_stored_job(e: &FieldError) -> bool {
+    let in_rule = e.field.starts_with("spec.podFailurePolicy.rules[");
+    match e.kind {
+        ErrorKind::NotSupported => {
+            e.field == "spec.completionMode"
+                || (in_rule && (e.field.ends_with("].action") || e.field.ends_with(".operator")))
+        }
+        ErrorKind::Invalid => in_rule && e.field.ends_with(".onExitCodes.containerName"),
+        _ => false,
     }
 }

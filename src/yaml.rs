@@ -1,7 +1,36 @@
 //! The YAML/JSON edge. This is the only module that touches `serde_yaml`
 //! (unmaintained upstream): swapping the parser means changing this file.
+//!
+//! A document is read in two steps, as the API server does (YAML is turned
+//! into JSON, then JSON into the typed object):
+//!
+//! 1. the text is parsed into a generic `serde_yaml::Value` (syntax errors,
+//!    with line and column; serde_yaml's nesting limit of 128 levels);
+//! 2. the value is converted into a [`Job`] through a deserializer that
+//!    records the path of the field that failed; the line and column of that
+//!    field are then looked up in the text.
+//!
+//! Step 2 is strict as JSON is: a number or a boolean is not a string
+//! (`labels: {a: true}` is rejected, as `kubectl` rejects it), while
+//! mapping keys are always text (`labels: {1: a}` is label `"1"`), as
+//! `sigs.k8s.io/yaml` converts them; `.nan` and `.inf` are refused, as JSON
+//! has no such numbers. Custom tags (`!foo`) are ignored.
+//!
+//! Aliases are expanded by serde_yaml, which caps the number of alias
+//! expansions but not their size: `[*a, *a, …]` with a large anchor `a`
+//! grows quadratically. So a stream with aliases is first walked without
+//! being stored, and refused if it expands to more nodes than a stream of
+//! the same size without aliases could hold.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
 
 use serde::Deserialize;
+use serde::de::{
+    self, DeserializeSeed, Deserializer, EnumAccess, IgnoredAny, MapAccess, SeqAccess,
+    VariantAccess, Visitor,
+};
+use serde_yaml::Value as Yaml;
 
 use crate::api::Job;
 use crate::error::ParseError;
@@ -9,6 +38,11 @@ use crate::error::ParseError;
 /// Inputs larger than this are refused before parsing: a Job manifest is a
 /// few kilobytes, and the API server itself caps request bodies at 3 MiB.
 pub const MAX_MANIFEST_BYTES: usize = 16 * 1024 * 1024;
+
+/// A stream with aliases may expand to at most this many nodes, or to as
+/// many nodes as it has bytes if that is more (a stream without aliases has
+/// fewer nodes than bytes).
+const MIN_EXPANDED_NODES: usize = 1_000_000;
 
 /// Parses one Job from YAML or JSON (JSON is YAML).
 ///
@@ -35,6 +69,15 @@ pub fn parse_job(text: &str) -> Result<Job, ParseError> {
 
 /// Parses every document of a multi-document YAML stream as a Job.
 /// Empty documents (a stray `---`) are skipped.
+///
+/// ```
+/// use job_controller::{parse_jobs, ParseError};
+/// let jobs = parse_jobs("metadata: {name: a}\n---\n---\nmetadata: {name: b}\n").unwrap();
+/// assert_eq!(jobs.len(), 2);
+///
+/// let err = parse_jobs("spec:\n  parallelism: many\n").unwrap_err();
+/// assert!(matches!(err, ParseError::Syntax { path: Some(p), line: Some(2), .. } if p == "spec.parallelism"));
+/// ```
 pub fn parse_jobs(text: &str) -> Result<Vec<Job>, ParseError> {
     if text.len() > MAX_MANIFEST_BYTES {
         return Err(ParseError::TooLarge {
@@ -42,15 +85,20 @@ pub fn parse_jobs(text: &str) -> Result<Vec<Job>, ParseError> {
             limit: MAX_MANIFEST_BYTES,
         });
     }
+    // libyaml, told the input is UTF-8, would read a byte order mark as a
+    // character of the first line.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.contains('&') && text.contains('*') {
+        check_expansion(text)?;
+    }
     let mut jobs = Vec::new();
     for (index, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
-        let value = serde_yaml::Value::deserialize(doc).map_err(convert)?;
+        let value = Yaml::deserialize(doc).map_err(convert)?;
         if value.is_null() {
             continue;
         }
         check_kind(&value)?;
-        let job: Job = deserialize_with_location(text, index, value)?;
-        jobs.push(job);
+        jobs.push(to_job(text, index, value)?);
     }
     Ok(jobs)
 }
@@ -66,7 +114,7 @@ pub fn value_to_yaml<T: serde::Serialize>(value: &T) -> String {
     serde_yaml::to_string(value).unwrap_or_default()
 }
 
-fn check_kind(value: &serde_yaml::Value) -> Result<(), ParseError> {
+fn check_kind(value: &Yaml) -> Result<(), ParseError> {
     let field = |k: &str| {
         value
             .get(k)
@@ -76,8 +124,8 @@ fn check_kind(value: &serde_yaml::Value) -> Result<(), ParseError> {
     };
     let (api_version, kind) = (field("apiVersion"), field("kind"));
     // Snippets without apiVersion/kind (tests, conformance cases) are taken as Jobs.
-    let ok = (api_version.is_empty() || api_version == "batch/v1")
-        && (kind.is_empty() || kind == "Job");
+    let ok =
+        (api_version.is_empty() || api_version == "batch/v1") && (kind.is_empty() || kind == "Job");
     if ok {
         Ok(())
     } else {
@@ -85,25 +133,44 @@ fn check_kind(value: &serde_yaml::Value) -> Result<(), ParseError> {
     }
 }
 
-/// Converting from an already-parsed `Value` loses positions and paths, so on
-/// error the same document is parsed again straight into a `Job`, which
-/// reports both.
-fn deserialize_with_location(
-    text: &str,
-    index: usize,
-    value: serde_yaml::Value,
-) -> Result<Job, ParseError> {
-    Job::deserialize(value).map_err(|first| {
-        let located = serde_yaml::Deserializer::from_str(text)
-            .nth(index)
-            .and_then(|doc| Job::deserialize(doc).err());
-        convert(located.unwrap_or(first))
+/// Converts document `index` of `text`, already parsed into `value`.
+fn to_job(text: &str, index: usize, value: Yaml) -> Result<Job, ParseError> {
+    let track = Track::default();
+    let err = match Job::deserialize(Tracked {
+        value,
+        path: &Path::Root,
+        track: &track,
+    }) {
+        Ok(job) => return Ok(job),
+        Err(err) => err,
+    };
+    let mut path = track.failed.into_inner().unwrap_or_default();
+    // Errors from a `serde_yaml::Value` carry no location of their own.
+    let message = err.to_string();
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let name = rest.split('`').next().unwrap_or_default();
+        path.push(Segment::Key(name.to_owned()));
+        let (line, column) = locate(text, index, &path, true);
+        return Err(ParseError::UnknownField {
+            path: render(&path),
+            line,
+            column,
+        });
+    }
+    let (line, column) = locate(text, index, &path, false);
+    Err(ParseError::Syntax {
+        path: (!path.is_empty()).then(|| render(&path)),
+        message,
+        line,
+        column,
     })
 }
 
 fn strip_location(msg: &str) -> &str {
     msg.find(" at line ").map_or(msg, |i| &msg[..i])
 }
+
+/// Converts an error of step 1 (syntax, nesting, aliases).
 fn convert(err: serde_yaml::Error) -> ParseError {
     let (line, column) = err
         .location()
@@ -115,18 +182,653 @@ fn convert(err: serde_yaml::Error) -> ParseError {
         Some((p, m)) if !p.contains(' ') && !p.is_empty() => (Some(p.to_owned()), m.to_owned()),
         _ => (None, msg.to_owned()),
     };
-    if let Some(rest) = message.strip_prefix("unknown field `") {
-        let name = rest.split('`').next().unwrap_or_default();
-        let path = match &path {
-            Some(p) => format!("{p}.{name}"),
-            None => name.to_owned(),
-        };
-        return ParseError::UnknownField { path, line, column };
-    }
     ParseError::Syntax {
         path,
         message,
         line,
         column,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Paths
+
+/// One step of a field path.
+#[derive(Debug, Clone, PartialEq)]
+enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+/// `spec.template.spec.containers[0].name`
+fn render(path: &[Segment]) -> String {
+    let mut out = String::new();
+    for segment in path {
+        match segment {
+            Segment::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            Segment::Index(i) => {
+                out.push('[');
+                out.push_str(&i.to_string());
+                out.push(']');
+            }
+        }
+    }
+    out
+}
+
+/// The path of the value being converted, borrowed from the callers' frames.
+enum Path<'a> {
+    Root,
+    Key(&'a Path<'a>, &'a str),
+    Index(&'a Path<'a>, usize),
+}
+
+impl Path<'_> {
+    fn segments(&self) -> Vec<Segment> {
+        let mut out = Vec::new();
+        let mut cur = self;
+        loop {
+            match cur {
+                Path::Root => break,
+                Path::Key(parent, k) => {
+                    out.push(Segment::Key((*k).to_owned()));
+                    cur = parent;
+                }
+                Path::Index(parent, i) => {
+                    out.push(Segment::Index(*i));
+                    cur = parent;
+                }
+            }
+        }
+        out.reverse();
+        out
+    }
+}
+
+/// Where the conversion failed: the deepest path that reported an error.
+#[derive(Default)]
+struct Track {
+    failed: RefCell<Option<Vec<Segment>>>,
+}
+
+impl Track {
+    fn on_err<T>(
+        &self,
+        result: Result<T, serde_yaml::Error>,
+        path: &Path<'_>,
+    ) -> Result<T, serde_yaml::Error> {
+        if result.is_err() {
+            let mut failed = self.failed.borrow_mut();
+            if failed.is_none() {
+                *failed = Some(path.segments());
+            }
+        }
+        result
+    }
+}
+
+fn untag(mut value: Yaml) -> Yaml {
+    while let Yaml::Tagged(tagged) = value {
+        value = tagged.value;
+    }
+    value
+}
+
+/// A mapping key as text: `1`, `true` and `null` keys become strings, as
+/// `sigs.k8s.io/yaml` makes them.
+fn key_text(key: Yaml) -> Result<String, serde_yaml::Error> {
+    match untag(key) {
+        Yaml::String(s) => Ok(s),
+        Yaml::Number(n) => Ok(n.to_string()),
+        Yaml::Bool(b) => Ok(b.to_string()),
+        Yaml::Null => Ok("null".to_owned()),
+        Yaml::Sequence(_) => Err(de::Error::custom("a sequence cannot be a mapping key")),
+        Yaml::Mapping(_) => Err(de::Error::custom("a mapping cannot be a mapping key")),
+        Yaml::Tagged(_) => Err(de::Error::custom("unexpected tag")),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Step 2: a deserializer over `serde_yaml::Value` that records paths.
+
+struct Tracked<'a> {
+    value: Yaml,
+    path: &'a Path<'a>,
+    track: &'a Track,
+}
+
+macro_rules! forward_tracked {
+    ($($method:ident)*) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+            let result = untag(self.value).$method(visitor);
+            self.track.on_err(result, self.path)
+        }
+    )*};
+}
+
+impl<'de> Deserializer<'de> for Tracked<'_> {
+    type Error = serde_yaml::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        let (path, track) = (self.path, self.track);
+        let result = match untag(self.value) {
+            Yaml::Mapping(m) => visitor.visit_map(TrackedMap::new(m, path, track)),
+            Yaml::Sequence(s) => visitor.visit_seq(TrackedSeq::new(s, path, track)),
+            // Refused here rather than (only) by `api::Value`, which may be
+            // reached through serde's buffering of flattened fields, where
+            // the path is lost.
+            Yaml::Number(n) if n.as_f64().is_some_and(|f| !f.is_finite()) => {
+                Err(de::Error::custom(format_args!(
+                    "{n} is not a JSON number (NaN and infinity are not allowed)"
+                )))
+            }
+            other => other.deserialize_any(visitor),
+        };
+        track.on_err(result, path)
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        let (path, track) = (self.path, self.track);
+        let result = match untag(self.value) {
+            Yaml::Mapping(m) => visitor.visit_map(TrackedMap::new(m, path, track)),
+            other => other.deserialize_map(visitor),
+        };
+        track.on_err(result, path)
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.deserialize_map(visitor)
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        let (path, track) = (self.path, self.track);
+        let result = match untag(self.value) {
+            Yaml::Sequence(s) => visitor.visit_seq(TrackedSeq::new(s, path, track)),
+            other => other.deserialize_seq(visitor),
+        };
+        track.on_err(result, path)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        let (path, track) = (self.path, self.track);
+        let value = untag(self.value);
+        let result = match value {
+            Yaml::Null => visitor.visit_none(),
+            value => visitor.visit_some(Tracked { value, path, track }),
+        };
+        track.on_err(result, path)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        let (path, track) = (self.path, self.track);
+        let result = visitor.visit_newtype_struct(self);
+        track.on_err(result, path)
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        let result = untag(self.value).deserialize_unit_struct(name, visitor);
+        self.track.on_err(result, self.path)
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        let result = untag(self.value).deserialize_tuple(len, visitor);
+        self.track.on_err(result, self.path)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        let result = untag(self.value).deserialize_tuple_struct(name, len, visitor);
+        self.track.on_err(result, self.path)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        let result = self.value.deserialize_enum(name, variants, visitor);
+        self.track.on_err(result, self.path)
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        visitor.visit_unit()
+    }
+
+    forward_tracked! {
+        deserialize_bool deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64
+        deserialize_i128 deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64
+        deserialize_u128 deserialize_f32 deserialize_f64 deserialize_char deserialize_str
+        deserialize_string deserialize_bytes deserialize_byte_buf deserialize_unit
+        deserialize_identifier
+    }
+}
+
+struct TrackedMap<'a> {
+    iter: <serde_yaml::Mapping as IntoIterator>::IntoIter,
+    pending: Option<(String, Yaml)>,
+    path: &'a Path<'a>,
+    track: &'a Track,
+}
+
+impl<'a> TrackedMap<'a> {
+    fn new(mapping: serde_yaml::Mapping, path: &'a Path<'a>, track: &'a Track) -> Self {
+        TrackedMap {
+            iter: mapping.into_iter(),
+            pending: None,
+            path,
+            track,
+        }
+    }
+}
+
+impl<'de> MapAccess<'de> for TrackedMap<'_> {
+    type Error = serde_yaml::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Self::Error> {
+        let Some((key, value)) = self.iter.next() else {
+            return Ok(None);
+        };
+        let result = key_text(key).and_then(|key| {
+            let result = seed.deserialize(Yaml::String(key.clone()));
+            self.pending = Some((key, value));
+            result
+        });
+        // An unknown or malformed key is reported at the mapping's path.
+        self.track.on_err(result, self.path).map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, Self::Error> {
+        let Some((key, value)) = self.pending.take() else {
+            return Err(de::Error::custom("value requested before its key"));
+        };
+        let path = Path::Key(self.path, &key);
+        seed.deserialize(Tracked {
+            value,
+            path: &path,
+            track: self.track,
+        })
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.iter.len())
+    }
+}
+
+struct TrackedSeq<'a> {
+    iter: std::vec::IntoIter<Yaml>,
+    index: usize,
+    path: &'a Path<'a>,
+    track: &'a Track,
+}
+
+impl<'a> TrackedSeq<'a> {
+    fn new(seq: Vec<Yaml>, path: &'a Path<'a>, track: &'a Track) -> Self {
+        TrackedSeq {
+            iter: seq.into_iter(),
+            index: 0,
+            path,
+            track,
+        }
+    }
+}
+
+impl<'de> SeqAccess<'de> for TrackedSeq<'_> {
+    type Error = serde_yaml::Error;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, Self::Error> {
+        let Some(value) = self.iter.next() else {
+            return Ok(None);
+        };
+        let path = Path::Index(self.path, self.index);
+        self.index += 1;
+        seed.deserialize(Tracked {
+            value,
+            path: &path,
+            track: self.track,
+        })
+        .map(Some)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.iter.len())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Locating a path in the text: walk document `index` to the node and fail
+// there; serde_yaml stamps the error with the node's line and column.
+
+const FOUND: &str = "\u{0}job-controller: node found";
+
+fn locate(text: &str, index: usize, path: &[Segment], key: bool) -> (Option<usize>, Option<usize>) {
+    let Some(doc) = serde_yaml::Deserializer::from_str(text).nth(index) else {
+        return (None, None);
+    };
+    match (Locate { path, key }).deserialize(doc) {
+        Err(err) if err.to_string().contains(FOUND) => err
+            .location()
+            .map_or((None, None), |l| (Some(l.line()), Some(l.column()))),
+        _ => (None, None),
+    }
+}
+
+/// Walks to `path`; when `key`, the last segment is a mapping key to find.
+#[derive(Clone, Copy)]
+struct Locate<'a> {
+    path: &'a [Segment],
+    key: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for Locate<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Locate<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any value")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        self.scalar()
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        self.scalar()
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        self.scalar()
+    }
+    fn visit_i128<E: de::Error>(self, _: i128) -> Result<(), E> {
+        self.scalar()
+    }
+    fn visit_u128<E: de::Error>(self, _: u128) -> Result<(), E> {
+        self.scalar()
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        self.scalar()
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        self.scalar()
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.scalar()
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.scalar()
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let (target, rest) = match self.path {
+            [Segment::Index(i), rest @ ..] => (Some(*i), rest),
+            [] => return Err(de::Error::custom(FOUND)),
+            _ => (None, self.path),
+        };
+        let mut index = 0;
+        loop {
+            let more = if Some(index) == target {
+                seq.next_element_seed(Locate {
+                    path: rest,
+                    key: self.key,
+                })?
+            } else {
+                seq.next_element::<IgnoredAny>()?.map(|_| ())
+            };
+            if more.is_none() {
+                return Ok(());
+            }
+            index += 1;
+        }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let (target, rest) = match self.path {
+            [Segment::Key(k), rest @ ..] => (Some(k.as_str()), rest),
+            [] => return Err(de::Error::custom(FOUND)),
+            _ => (None, self.path),
+        };
+        let at_key = self.key && rest.is_empty();
+        while let Some(key) = map.next_key_seed(KeySeed {
+            target: target.filter(|_| at_key),
+        })? {
+            if target.is_some() && target == Some(key.as_str()) {
+                map.next_value_seed(Locate {
+                    path: rest,
+                    key: self.key,
+                })?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<(), A::Error> {
+        // A custom tag (`!foo`): look inside the tagged node.
+        let (IgnoredAny, variant) = data.variant()?;
+        variant.newtype_variant_seed(self)
+    }
+}
+
+impl Locate<'_> {
+    fn scalar<E: de::Error>(self) -> Result<(), E> {
+        if self.path.is_empty() {
+            Err(E::custom(FOUND))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Reads a mapping key as text; fails (at the key) when it is `target`.
+struct KeySeed<'a> {
+    target: Option<&'a str>,
+}
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = String;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl KeySeed<'_> {
+    /// Fails inside the visitor, so that serde_yaml stamps the key's position.
+    fn check<E: de::Error>(self, key: String) -> Result<String, E> {
+        if self.target == Some(key.as_str()) {
+            Err(E::custom(FOUND))
+        } else {
+            Ok(key)
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed<'_> {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a mapping key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        self.check(v.to_owned())
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<String, E> {
+        self.check(v.to_string())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
+        self.check(v.to_string())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
+        self.check(v.to_string())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
+        self.check(serde_yaml::Number::from(v).to_string())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<String, E> {
+        self.check("null".to_owned())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<String, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(String::new())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<String, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(String::new())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Alias expansion guard.
+
+/// Walks every document without storing it, counting the nodes that alias
+/// expansion produces; fails once there are more than the budget.
+fn check_expansion(text: &str) -> Result<(), ParseError> {
+    let budget = MIN_EXPANDED_NODES.max(text.len());
+    let count = Cell::new(0usize);
+    for doc in serde_yaml::Deserializer::from_str(text) {
+        match (Count {
+            count: &count,
+            budget,
+        })
+        .deserialize(doc)
+        {
+            Ok(()) => {}
+            Err(_) if count.get() > budget => {
+                return Err(ParseError::Syntax {
+                    path: None,
+                    message: format!(
+                        "the stream expands to more than {budget} nodes through aliases"
+                    ),
+                    line: None,
+                    column: None,
+                });
+            }
+            // Anything else is wrong with the YAML itself.
+            Err(err) => return Err(convert(err)),
+        }
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+struct Count<'a> {
+    count: &'a Cell<usize>,
+    budget: usize,
+}
+
+impl Count<'_> {
+    fn tick<E: de::Error>(self) -> Result<(), E> {
+        self.count.set(self.count.get() + 1);
+        if self.count.get() > self.budget {
+            Err(E::custom("too many nodes"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Count<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Count<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any value")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        self.tick()
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        self.tick()
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        self.tick()
+    }
+    fn visit_i128<E: de::Error>(self, _: i128) -> Result<(), E> {
+        self.tick()
+    }
+    fn visit_u128<E: de::Error>(self, _: u128) -> Result<(), E> {
+        self.tick()
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        self.tick()
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        self.tick()
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.tick()
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.tick()
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        self.tick()?;
+        while seq.next_element_seed(self)?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        self.tick()?;
+        while map.next_key_seed(self)?.is_some() {
+            map.next_value_seed(self)?;
+        }
+        Ok(())
+    }
+    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<(), A::Error> {
+        let ((), variant) = data.variant_seed(self)?;
+        variant.newtype_variant_seed(self)
     }
 }

@@ -2,8 +2,8 @@
 //! reads and writes them (camelCase, unset fields omitted, RFC 3339 times).
 //! Nothing here depends on a particular format crate.
 
-pub mod keys;
 mod job;
+pub mod keys;
 mod meta;
 mod pod;
 mod pod_template;

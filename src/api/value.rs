@@ -22,7 +22,8 @@ pub enum Value {
     Int(i64),
     /// An unsigned integer too large for `i64`.
     UInt(u64),
-    /// A floating-point number.
+    /// A finite floating-point number (NaN and infinity are refused on parse,
+    /// as JSON has neither).
     Float(f64),
     /// A string.
     String(String),
@@ -103,8 +104,16 @@ impl<'de> Visitor<'de> for ValueVisitor {
     fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
         Ok(i64::try_from(v).map_or(Value::UInt(v), Value::Int))
     }
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        Ok(Value::Float(v))
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        // JSON, and so the API server, has no NaN or infinity (YAML's `.nan`,
+        // `.inf`); a NaN would also make a Job unequal to itself.
+        if v.is_finite() {
+            Ok(Value::Float(v))
+        } else {
+            Err(E::custom(format_args!(
+                "{v} is not a JSON number (NaN and infinity are not allowed)"
+            )))
+        }
     }
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
         Ok(Value::String(v.to_owned()))

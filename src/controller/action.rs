@@ -5,6 +5,9 @@ use chrono::{DateTime, Utc};
 use crate::api::{JobStatus, Pod};
 
 /// One effect for the caller to carry out, in the order given.
+// Actions are moved out one at a time and mostly carry a pod or a status;
+// boxing the large variants would add an allocation to every creation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Action {

@@ -40,14 +40,25 @@ pub(crate) fn render_pod(
         annotations.insert(keys::JOB_COMPLETION_INDEX.to_owned(), i.to_string());
         labels.insert(keys::JOB_COMPLETION_INDEX.to_owned(), i.to_string());
         spec.hostname = Some(format!("{job_name}-{i}"));
-        for c in spec.init_containers.iter_mut().chain(spec.containers.iter_mut()) {
-            if !c.env.iter().any(|e| e.name == keys::JOB_COMPLETION_INDEX_ENV) {
+        for c in spec
+            .init_containers
+            .iter_mut()
+            .chain(spec.containers.iter_mut())
+        {
+            if !c
+                .env
+                .iter()
+                .any(|e| e.name == keys::JOB_COMPLETION_INDEX_ENV)
+            {
                 c.env.push(completion_index_env());
             }
         }
         if job.backoff_limit_per_index().is_some() {
             let (failures, ignored) = new_index_failure_counts(input, predecessor);
-            annotations.insert(keys::JOB_INDEX_FAILURE_COUNT.to_owned(), failures.to_string());
+            annotations.insert(
+                keys::JOB_INDEX_FAILURE_COUNT.to_owned(),
+                failures.to_string(),
+            );
             if ignored > 0 {
                 annotations.insert(
                     keys::JOB_INDEX_IGNORED_FAILURE_COUNT.to_owned(),
@@ -112,7 +123,10 @@ pub(crate) fn generate_name_with_index(job_name: &str, index: i32) -> String {
 /// 58 characters and 5 characters are appended, drawn from a generator
 /// seeded by the Job's UID and a counter, skipping names in use.
 fn unique_name(input: &SyncInput<'_>, generate_name: &str, names_issued: &mut u64) -> String {
-    let base: String = generate_name.chars().take(MAX_GENERATED_NAME_LENGTH).collect();
+    let base: String = generate_name
+        .chars()
+        .take(MAX_GENERATED_NAME_LENGTH)
+        .collect();
     let seed = fnv1a(input.job.uid().as_bytes()) ^ fnv1a(input.job.name().as_bytes());
     loop {
         *names_issued = names_issued.wrapping_add(1);

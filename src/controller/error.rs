@@ -18,7 +18,9 @@ pub enum MachineError {
         last: DateTime<Utc>,
     },
     /// The pod is controlled by another object.
-    #[error("pod {pod:?} is controlled by {owner_kind} {owner_uid:?}, not by this Job ({job_uid:?})")]
+    #[error(
+        "pod {pod:?} is controlled by {owner_kind} {owner_uid:?}, not by this Job ({job_uid:?})"
+    )]
     ForeignPod {
         /// Pod name.
         pod: String,
@@ -33,7 +35,9 @@ pub enum MachineError {
     #[error("pod has no metadata.name")]
     UnnamedPod,
     /// A spec change names another Job.
-    #[error("spec change is for Job {got:?} (uid {got_uid:?}), this machine runs {expected:?} (uid {expected_uid:?})")]
+    #[error(
+        "spec change is for Job {got:?} (uid {got_uid:?}), this machine runs {expected:?} (uid {expected_uid:?})"
+    )]
     OtherJob {
         /// This machine's Job.
         expected: String,

@@ -13,6 +13,9 @@ use crate::backoff::BackoffRecord;
 use crate::valid::ValidJob;
 
 /// An observation of one pod, as a watch or a simulator reports it.
+// The whole pod is the natural unit of a watch event; boxing it would only
+// move the allocation to every caller.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum PodEvent {
@@ -310,7 +313,11 @@ impl JobController {
         }
         names.sort();
         for (_, name) in names {
-            let uid = self.pods.get(&name).map(|p| p.uid.clone()).unwrap_or_default();
+            let uid = self
+                .pods
+                .get(&name)
+                .map(|p| p.uid.clone())
+                .unwrap_or_default();
             self.outbox.push_back(Action::RemoveFinalizer { name, uid });
         }
         Ok(())
@@ -350,9 +357,10 @@ impl JobController {
         if pod.metadata.name.is_empty() {
             return Err(MachineError::UnnamedPod);
         }
-        let foreign = pod.metadata.owner_references.iter().find(|o| {
-            o.controller == Some(true) && (o.kind != "Job" || o.uid != self.job.uid())
-        });
+        let foreign =
+            pod.metadata.owner_references.iter().find(|o| {
+                o.controller == Some(true) && (o.kind != "Job" || o.uid != self.job.uid())
+            });
         if let Some(owner) = foreign {
             return Err(MachineError::ForeignPod {
                 pod: pod.metadata.name.clone(),
@@ -511,4 +519,3 @@ impl JobController {
         }
     }
 }
-

@@ -166,7 +166,9 @@ impl PodRecord {
         if self.phase == PodPhase::Failed {
             return true;
         }
-        !only_replace_failed && self.deletion_timestamp.is_some() && self.phase != PodPhase::Succeeded
+        !only_replace_failed
+            && self.deletion_timestamp.is_some()
+            && self.phase != PodPhase::Succeeded
     }
 
     /// `job-index-failure-count + job-index-ignored-failure-count`.

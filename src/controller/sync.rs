@@ -104,7 +104,12 @@ impl<'a> Ctx<'a> {
     }
 
     fn policy_counts(&self, p: &PodRecord) -> bool {
-        match_policy(self.job().pod_failure_policy(), p, self.input.job.namespace()).counts
+        match_policy(
+            self.job().pod_failure_policy(),
+            p,
+            self.input.job.namespace(),
+        )
+        .counts
     }
 }
 
@@ -174,9 +179,8 @@ pub(crate) fn sync_job(input: &SyncInput<'_>) -> SyncOutput {
         .saturating_add(to_i32(new_succeeded.len()))
         .saturating_add(to_i32(uncounted.succeeded.len()));
     let counted_new_failed = new_failed.iter().filter(|p| ctx.policy_counts(p)).count();
-    ctx.failed = i64::from(status.failed)
-        + counted_new_failed as i64
-        + uncounted.failed.len() as i64;
+    ctx.failed =
+        i64::from(status.failed) + counted_new_failed as i64 + uncounted.failed.len() as i64;
 
     if status.start_time.is_none() && !job.is_suspended() {
         status.start_time = Some(now);
@@ -261,7 +265,11 @@ fn decide_terminal(ctx: &mut Ctx<'_>, status: &JobStatus) {
                 now,
             ));
         } else if let Some(message) = fail_job_message(ctx) {
-            ctx.finished = Some(failure_target(cond::REASON_POD_FAILURE_POLICY, &message, now));
+            ctx.finished = Some(failure_target(
+                cond::REASON_POD_FAILURE_POLICY,
+                &message,
+                now,
+            ));
         }
     }
     if ctx.finished.is_none() {
@@ -435,7 +443,9 @@ fn pods_with_delayed_deletion<'a>(ctx: &Ctx<'a>) -> BTreeMap<i32, &'a PodRecord>
         if !ctx.countable(p) || !p.considered_failed(ctx.only_replace_failed()) {
             continue;
         }
-        let Some(i) = ctx.valid_index(p) else { continue };
+        let Some(i) = ctx.valid_index(p) else {
+            continue;
+        };
         if ctx.succeeded_indexes.contains(i) || failed.contains(i) || active_indexes.contains(&i) {
             continue;
         }
@@ -566,7 +576,9 @@ fn manage_job(ctx: &mut Ctx<'_>) -> i32 {
             &mut ctx.out.names_issued,
             slow_start_batch(n),
         );
-        ctx.out.created.push((rendered.pod.metadata.name.clone(), index));
+        ctx.out
+            .created
+            .push((rendered.pod.metadata.name.clone(), index));
         ctx.out.actions.push(Action::CreatePod(rendered));
     }
     active + to_i32(diff)
@@ -581,7 +593,11 @@ fn slow_start_batch(n: usize) -> u32 {
 /// Deletes pods for scale-down, suspension or bad indexes: finalizer first,
 /// so they are never counted as failures (upstream `deleteJobPods`).
 /// Returns how many were deleted.
-fn delete_job_pods(ctx: &mut Ctx<'_>, doomed: Vec<(&PodRecord, DeleteReason)>, default: DeleteReason) -> i32 {
+fn delete_job_pods(
+    ctx: &mut Ctx<'_>,
+    doomed: Vec<(&PodRecord, DeleteReason)>,
+    default: DeleteReason,
+) -> i32 {
     let mut deleted = 0;
     for (p, reason) in doomed {
         let reason = if reason == DeleteReason::TooManyActive {

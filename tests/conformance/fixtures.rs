@@ -29,7 +29,10 @@ pub fn str_of(node: &Y) -> String {
         Y::String(s) => s.clone(),
         Y::Number(n) => n.to_string(),
         Y::Bool(b) => b.to_string(),
-        other => serde_yaml::to_string(other).unwrap_or_default().trim().to_owned(),
+        other => serde_yaml::to_string(other)
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
     }
 }
 
@@ -48,7 +51,9 @@ pub fn duration(text: &str) -> Result<Duration, String> {
         return Err(format!("bad duration {text:?}"));
     };
     let value: f64 = num.parse().map_err(|_| format!("bad duration {text:?}"))?;
-    Ok(Duration::milliseconds((value * unit * 1000.0).round() as i64))
+    Ok(Duration::milliseconds(
+        (value * unit * 1000.0).round() as i64
+    ))
 }
 
 /// The case's Job as the API server would hold it: name and namespace
@@ -103,7 +108,10 @@ pub fn case_pods(node: Option<&Y>, job: &ValidJob, now: DateTime<Utc>) -> Result
     Ok(pods)
 }
 
-fn containers(node: Option<&Y>, finished_at: DateTime<Utc>) -> Result<Vec<ContainerStatus>, String> {
+fn containers(
+    node: Option<&Y>,
+    finished_at: DateTime<Utc>,
+) -> Result<Vec<ContainerStatus>, String> {
     let Some(Y::Sequence(items)) = node else {
         return Ok(Vec::new());
     };
@@ -144,7 +152,10 @@ fn containers(node: Option<&Y>, finished_at: DateTime<Utc>) -> Result<Vec<Contai
 }
 
 fn case_pod(item: &Y, name: &str, job: &ValidJob, now: DateTime<Utc>) -> Result<Pod, String> {
-    let phase: PodPhase = get(item, "phase").and_then(Y::as_str).unwrap_or("Pending").into();
+    let phase: PodPhase = get(item, "phase")
+        .and_then(Y::as_str)
+        .unwrap_or("Pending")
+        .into();
     let finished = matches!(phase, PodPhase::Succeeded | PodPhase::Failed);
     let finished_at = match get(item, "finishedAt") {
         Some(v) => time(&str_of(v))?,
@@ -185,7 +196,11 @@ fn case_pod(item: &Y, name: &str, job: &ValidJob, now: DateTime<Utc>) -> Result<
         for c in conds {
             status.conditions.push(PodCondition {
                 type_: get(c, "type").map(str_of).unwrap_or_default(),
-                status: get(c, "status").map(str_of).as_deref().unwrap_or("True").into(),
+                status: get(c, "status")
+                    .map(str_of)
+                    .as_deref()
+                    .unwrap_or("True")
+                    .into(),
                 last_transition_time: None,
                 reason: get(c, "reason").map(str_of),
                 message: None,
@@ -203,7 +218,9 @@ fn case_pod(item: &Y, name: &str, job: &ValidJob, now: DateTime<Utc>) -> Result<
         annotations.insert(keys::JOB_INDEX_IGNORED_FAILURE_COUNT.to_owned(), str_of(v));
     }
     let finalizer = get(item, "finalizer").and_then(Y::as_bool).unwrap_or(true);
-    let uid = get(item, "uid").map(str_of).unwrap_or_else(|| name.to_owned());
+    let uid = get(item, "uid")
+        .map(str_of)
+        .unwrap_or_else(|| name.to_owned());
     Ok(Pod {
         api_version: "v1".into(),
         kind: "Pod".into(),
@@ -236,7 +253,9 @@ fn case_pod(item: &Y, name: &str, job: &ValidJob, now: DateTime<Utc>) -> Result<
 
 /// Compares the expected status fields (only those given) with `status`.
 pub fn compare_status(expect: &Y, status: &JobStatus, diffs: &mut Vec<String>) {
-    let Some(map) = expect.as_mapping() else { return };
+    let Some(map) = expect.as_mapping() else {
+        return;
+    };
     for (k, want) in map {
         let key = str_of(k);
         let got: Option<String> = match key.as_str() {
@@ -283,10 +302,12 @@ pub fn compare_status(expect: &Y, status: &JobStatus, diffs: &mut Vec<String>) {
 }
 
 fn compare_conditions(want: &Y, status: &JobStatus, diffs: &mut Vec<String>) {
-    let wanted: Vec<&Y> = want.as_sequence().map(|s| s.iter().collect()).unwrap_or_default();
-    let render = |c: &job_controller::api::JobCondition| {
-        format!("{}={}({})", c.type_, c.status, c.reason)
-    };
+    let wanted: Vec<&Y> = want
+        .as_sequence()
+        .map(|s| s.iter().collect())
+        .unwrap_or_default();
+    let render =
+        |c: &job_controller::api::JobCondition| format!("{}={}({})", c.type_, c.status, c.reason);
     let got: Vec<String> = status.conditions.iter().map(render).collect();
     let ok = wanted.len() == status.conditions.len()
         && wanted.iter().zip(&status.conditions).all(|(w, c)| {
@@ -304,7 +325,9 @@ fn compare_conditions(want: &Y, status: &JobStatus, diffs: &mut Vec<String>) {
                     get(w, "type").map(str_of).unwrap_or_default(),
                     get(w, "status").map(str_of).unwrap_or_default(),
                     get(w, "reason").map(str_of).unwrap_or_default(),
-                    get(w, "message").map(|m| format!(" {:?}", str_of(m))).unwrap_or_default()
+                    get(w, "message")
+                        .map(|m| format!(" {:?}", str_of(m)))
+                        .unwrap_or_default()
                 )
             })
             .collect();
@@ -314,6 +337,8 @@ fn compare_conditions(want: &Y, status: &JobStatus, diffs: &mut Vec<String>) {
             .map(|c| format!("{} {:?}", render(c), c.message))
             .collect();
         let _ = got;
-        diffs.push(format!("status.conditions: want {want_s:?}, got {got_msgs:?}"));
+        diffs.push(format!(
+            "status.conditions: want {want_s:?}, got {got_msgs:?}"
+        ));
     }
 }

@@ -9,7 +9,9 @@ use super::fixtures::{self, get, str_of};
 /// Runs one case; `Err` carries the differences.
 pub fn run_case(case: &Y) -> Result<(), String> {
     let now = fixtures::time(
-        &get(case, "now").map(str_of).unwrap_or_else(|| fixtures::DEFAULT_NOW.into()),
+        &get(case, "now")
+            .map(str_of)
+            .unwrap_or_else(|| fixtures::DEFAULT_NOW.into()),
     )?;
     let job_node = get(case, "job").ok_or("case has no job")?;
     let job = fixtures::stored_job(job_node)?;

@@ -191,8 +191,11 @@ fn pod_event(world: &mut World, step: &Y, at: DateTime<Utc>) -> Result<PodEvent,
                 .collect();
             if let Some(Y::Sequence(conds)) = get(step, "conditions") {
                 for c in conds {
-                    let value: ConditionStatus =
-                        get(c, "status").map(str_of).as_deref().unwrap_or("True").into();
+                    let value: ConditionStatus = get(c, "status")
+                        .map(str_of)
+                        .as_deref()
+                        .unwrap_or("True")
+                        .into();
                     status.conditions.push(PodCondition {
                         type_: get(c, "type").map(str_of).unwrap_or_default(),
                         status: value,
@@ -263,7 +266,11 @@ fn check_step(world: &World, expect: &Y, log: &StepLog, now: DateTime<Utc>) -> V
     if let Some(Y::Sequence(w)) = get(expect, "createdIndexes") {
         let mut want: Vec<i64> = w.iter().filter_map(Y::as_i64).collect();
         want.sort();
-        let mut got: Vec<i64> = log.created.iter().filter_map(|(_, i)| i.map(i64::from)).collect();
+        let mut got: Vec<i64> = log
+            .created
+            .iter()
+            .filter_map(|(_, i)| i.map(i64::from))
+            .collect();
         got.sort();
         if want != got {
             diffs.push(format!("createdIndexes: want {want:?}, got {got:?}"));
@@ -284,7 +291,11 @@ fn check_step(world: &World, expect: &Y, log: &StepLog, now: DateTime<Utc>) -> V
         got.sort();
         if want != got {
             let show = |v: &[String]| v.iter().map(|n| world.label_of(n)).collect::<Vec<_>>();
-            diffs.push(format!("deleted: want {:?}, got {:?}", show(&want), show(&got)));
+            diffs.push(format!(
+                "deleted: want {:?}, got {:?}",
+                show(&want),
+                show(&got)
+            ));
         }
     }
     if let Some(s) = get(expect, "status") {
@@ -323,7 +334,9 @@ fn check_step(world: &World, expect: &Y, log: &StepLog, now: DateTime<Utc>) -> V
 /// Runs one case; `Err` carries the differences of the first failing step.
 pub fn run_case(case: &Y) -> Result<(), String> {
     let start = fixtures::time(
-        &get(case, "start").map(str_of).unwrap_or_else(|| fixtures::DEFAULT_NOW.into()),
+        &get(case, "start")
+            .map(str_of)
+            .unwrap_or_else(|| fixtures::DEFAULT_NOW.into()),
     )?;
     let mut job = fixtures::parse_node_as_job(get(case, "job").ok_or("case has no job")?)?;
     if job.metadata.namespace.is_empty() {
@@ -333,7 +346,9 @@ pub fn run_case(case: &Y) -> Result<(), String> {
         job.metadata.uid = format!("{}-uid", job.metadata.name);
     }
     let valid = ValidJob::create(job).map_err(|e| format!("case job is invalid: {e}"))?;
-    let steps = get(case, "steps").and_then(Y::as_sequence).ok_or("case has no steps")?;
+    let steps = get(case, "steps")
+        .and_then(Y::as_sequence)
+        .ok_or("case has no steps")?;
     let mut world = World {
         ctl: JobController::new(valid, start),
         start,
@@ -347,11 +362,17 @@ pub fn run_case(case: &Y) -> Result<(), String> {
         let mut log = StepLog::default();
         let fail = |e: String| format!("step {n} (at {at_text}): {e}");
         if n > 0 {
-            world.ctl.handle_timeout(now).map_err(|e| fail(e.to_string()))?;
+            world
+                .ctl
+                .handle_timeout(now)
+                .map_err(|e| fail(e.to_string()))?;
             world.drain(now, &mut log).map_err(fail)?;
             if get(step, "pod").is_some() {
                 let event = pod_event(&mut world, step, now).map_err(fail)?;
-                world.ctl.handle_pod(now, event).map_err(|e| fail(e.to_string()))?;
+                world
+                    .ctl
+                    .handle_pod(now, event)
+                    .map_err(|e| fail(e.to_string()))?;
             } else if let Some(patch) = get(step, "spec") {
                 let job = spec_change(&world, patch).map_err(fail)?;
                 world

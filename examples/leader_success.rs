@@ -1,0 +1,162 @@
+//! A leader/workers Indexed Job with a success policy: the Job succeeds as
+//! soon as the leader (index 0) succeeds. The controller then deletes the
+//! workers, and adds `Complete` once they are gone.
+//!
+//! Run with `cargo run --example leader_success`.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use job_controller::api::{JobStatus, Pod, keys};
+use job_controller::{Action, JobController, PodEvent, ValidJob, parse_job};
+
+const LEADER_WORKERS: &str = r#"
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: leader-workers
+spec:
+  completionMode: Indexed
+  completions: 4
+  parallelism: 4
+  successPolicy:
+    rules:
+    - succeededIndexes: "0"
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: node
+        image: myorg/node:1.0
+"#;
+
+struct Sim {
+    ctl: JobController,
+    t0: DateTime<Utc>,
+    now: DateTime<Utc>,
+    pods: BTreeMap<String, Pod>,
+    by_index: BTreeMap<i32, String>,
+}
+
+impl Sim {
+    /// Carries out queued actions: creations appear Running, deletions
+    /// leave the pod terminating until [`Sim::gone`].
+    fn drain(&mut self) {
+        while let Some(action) = self.ctl.poll_action() {
+            let t = (self.now - self.t0).num_seconds();
+            match action {
+                Action::CreatePod(p) => {
+                    let mut pod = p.pod;
+                    let name = pod.metadata.name.clone();
+                    let index = p.index.unwrap_or(-1);
+                    let role = if index == 0 { "leader" } else { "worker" };
+                    println!("  {t:>3}s -> CreatePod {name} (index {index}, {role})");
+                    pod.metadata.uid = name.clone();
+                    pod.metadata.creation_timestamp = Some(self.now);
+                    pod.status = serde_yaml::from_str("phase: Running").ok();
+                    self.by_index.insert(index, name.clone());
+                    self.pods.insert(name, pod.clone());
+                    self.ctl
+                        .handle_pod(self.now, PodEvent::Observed(pod))
+                        .unwrap();
+                }
+                Action::DeletePod { name, reason } => {
+                    println!("  {t:>3}s -> DeletePod {name} ({reason:?})");
+                    let pod = self.pods.get_mut(&name).unwrap();
+                    pod.metadata.deletion_timestamp = Some(self.now);
+                    let pod = pod.clone();
+                    self.ctl
+                        .handle_pod(self.now, PodEvent::Observed(pod))
+                        .unwrap();
+                }
+                Action::RemoveFinalizer { name, .. } => {
+                    println!("  {t:>3}s -> RemoveFinalizer {name}");
+                    if let Some(p) = self.pods.get_mut(&name) {
+                        p.metadata
+                            .finalizers
+                            .retain(|f| f != keys::JOB_TRACKING_FINALIZER);
+                    }
+                }
+                Action::UpdateStatus(s) => println!("  {t:>3}s -> UpdateStatus {}", summary(&s)),
+                other => println!("  {t:>3}s -> {other:?}"),
+            }
+        }
+    }
+
+    /// The pod of `index` exits 0.
+    fn succeed(&mut self, index: i32, secs: i64) {
+        self.now = self.t0 + Duration::seconds(secs);
+        let name = self.by_index[&index].clone();
+        println!("t={secs}s  index {index} ({name}) succeeds");
+        // The pod as the API serves it: Succeeded, its container exited 0.
+        let status = format!(
+            "phase: Succeeded\ncontainerStatuses:\n- name: node\n  \
+             state: {{terminated: {{exitCode: 0, finishedAt: '{}'}}}}",
+            self.now.to_rfc3339()
+        );
+        let (now, pod) = (self.now, self.pods.get_mut(&name).unwrap());
+        pod.status = Some(serde_yaml::from_str(&status).expect("a pod status"));
+        let pod = pod.clone();
+        self.ctl.handle_pod(now, PodEvent::Observed(pod)).unwrap();
+        self.drain();
+    }
+
+    /// A terminating pod finishes its grace period and disappears.
+    fn gone(&mut self, index: i32, secs: i64) {
+        self.now = self.t0 + Duration::seconds(secs);
+        let name = self.by_index[&index].clone();
+        println!("t={secs}s  worker {index} ({name}) is gone");
+        self.pods.remove(&name);
+        self.ctl
+            .handle_pod(self.now, PodEvent::Gone { name })
+            .unwrap();
+        self.drain();
+    }
+}
+
+fn summary(s: &JobStatus) -> String {
+    let conditions: Vec<String> = s
+        .conditions
+        .iter()
+        .map(|c| format!("{}/{} {:?}", c.type_, c.reason, c.message))
+        .collect();
+    format!(
+        "active={} terminating={} succeeded={} completed={:?} {conditions:?}",
+        s.active,
+        s.terminating.unwrap_or(0),
+        s.succeeded,
+        s.completed_indexes
+    )
+}
+
+fn main() {
+    let mut job = parse_job(LEADER_WORKERS).expect("manifest parses");
+    job.metadata.namespace = "default".into();
+    job.metadata.uid = "leader-workers-uid".into();
+    let job = ValidJob::create(job).expect("manifest is valid");
+    let t0 = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+    println!("t=0s  the Job is created: a leader and three workers");
+    let mut sim = Sim {
+        ctl: JobController::new(job, t0),
+        t0,
+        now: t0,
+        pods: BTreeMap::new(),
+        by_index: BTreeMap::new(),
+    };
+    sim.drain();
+
+    // The leader succeeds: the rule `succeededIndexes: "0"` matches, the
+    // interim SuccessCriteriaMet condition is written and every running
+    // worker is deleted (not counted as failed).
+    sim.succeed(0, 300);
+    // Complete waits until no pod is terminating.
+    for (n, index) in [1, 2, 3].into_iter().enumerate() {
+        sim.gone(index, 305 + n as i64);
+    }
+    println!("\nfinal status: {}", summary(sim.ctl.status()));
+    println!(
+        "completionTime: {:?}",
+        sim.ctl.status().completion_time.map(|t| t.to_rfc3339())
+    );
+    assert!(sim.ctl.is_finished());
+}

@@ -1,0 +1,645 @@
+//! A small simulator that drives one [`JobController`] the way a cluster
+//! would, for timeline tests.
+//!
+//! The driver owns the machine and its own copy of every pod (the "API").
+//! After every input it drains `poll_action` and carries each action out at
+//! once, as `tests/conformance/replay_timeline.rs` does:
+//!
+//! - `CreatePod`: the pod is stored (uid = name, `creationTimestamp` = now,
+//!   phase Pending) and reported back as observed — unless creations are
+//!   held ([`Driver::hold_creations`]), in which case it stays in flight
+//!   until [`Driver::ack_create`] or [`Driver::fail_create`];
+//! - `DeletePod`: the pod gets a `deletionTimestamp` and is reported back
+//!   (terminating); it stays until [`Driver::gone`];
+//! - `RemoveFinalizer`: the finalizer is removed from the stored copy;
+//! - `UpdateStatus` and `DeleteJob` are recorded.
+//!
+//! Times are whole seconds after [`T0`]. Every event helper first fires the
+//! machine's due wake-ups up to its time ([`Driver::advance_to`]), then
+//! applies the event. Each input is one [`Step`] of the log; every action is
+//! also kept, in order, in [`Driver::trace`].
+//!
+//! The helpers panic on misuse (an unknown pod, a machine error): they are
+//! for tests.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use job_controller::api::{
+    ConditionStatus, ContainerState, ContainerStateTerminated, ContainerStatus, JobSpec, JobStatus,
+    Pod, PodCondition, PodPhase, PodStatus, Value, keys,
+};
+use job_controller::{
+    Action, DeleteReason, JobController, PodEvent, PodToCreate, TimeoutReason, ValidJob, parse_job,
+};
+
+/// Time zero of every driven timeline.
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap()
+}
+
+/// `secs` seconds after [`t0`].
+pub fn at(secs: i64) -> DateTime<Utc> {
+    t0() + Duration::seconds(secs)
+}
+
+/// Seconds from [`t0`] to `t` (whole seconds; the driver only uses those).
+pub fn secs(t: DateTime<Utc>) -> i64 {
+    (t - t0()).num_seconds()
+}
+
+/// Parses a manifest and admits it as the API server does on create, after
+/// giving it what the API server would: a namespace and a UID.
+pub fn admit(manifest: &str) -> ValidJob {
+    let mut job = parse_job(manifest).expect("manifest parses");
+    if job.metadata.namespace.is_empty() {
+        job.metadata.namespace = "default".into();
+    }
+    if job.metadata.uid.is_empty() {
+        job.metadata.uid = format!("{}-uid", job.metadata.name);
+    }
+    ValidJob::create(job).expect("manifest validates")
+}
+
+/// A pod the machine asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Created {
+    /// Pod name.
+    pub name: String,
+    /// Completion index (Indexed Jobs).
+    pub index: Option<i32>,
+    /// When the machine asked for it (seconds after [`t0`]).
+    pub at: i64,
+    /// The pod exactly as asked for.
+    pub pod: Pod,
+}
+
+/// What happened during one input (and the acknowledgements it caused).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Step {
+    /// What the input was, e.g. `fail transcode-abcde (exit 1)`.
+    pub label: String,
+    /// When (seconds after [`t0`]).
+    pub at: i64,
+    /// Pods asked for, with their index.
+    pub created: Vec<(String, Option<i32>)>,
+    /// Pods asked to be deleted, with the reason.
+    pub deleted: Vec<(String, DeleteReason)>,
+    /// Pods whose finalizer the machine removed.
+    pub finalizers_removed: Vec<String>,
+    /// Number of `UpdateStatus` actions.
+    pub status_writes: usize,
+    /// Whether `DeleteJob` was asked for.
+    pub delete_job: bool,
+}
+
+/// Drives one Job's controller like a tiny cluster.
+pub struct Driver {
+    ctl: JobController,
+    now: DateTime<Utc>,
+    pods: BTreeMap<String, Pod>,
+    created: Vec<Created>,
+    by_index: BTreeMap<i32, String>,
+    in_flight: Vec<PodToCreate>,
+    hold: bool,
+    steps: Vec<Step>,
+    trace: Vec<String>,
+    written: Vec<JobStatus>,
+    delete_job_at: Option<i64>,
+}
+
+impl Driver {
+    /// Starts the controller for `job` at [`t0`] and carries out its first
+    /// actions.
+    pub fn new(job: ValidJob) -> Driver {
+        Driver::start(job, false)
+    }
+
+    /// [`Driver::new`] from a manifest ([`admit`]).
+    pub fn from_manifest(manifest: &str) -> Driver {
+        Driver::new(admit(manifest))
+    }
+
+    /// Like [`Driver::new`], but creations stay in flight until
+    /// [`Driver::ack_create`] or [`Driver::fail_create`].
+    pub fn hold_creations(job: ValidJob) -> Driver {
+        Driver::start(job, true)
+    }
+
+    fn start(job: ValidJob, hold: bool) -> Driver {
+        let now = t0();
+        let mut d = Driver {
+            ctl: JobController::new(job, now),
+            now,
+            pods: BTreeMap::new(),
+            created: Vec::new(),
+            by_index: BTreeMap::new(),
+            in_flight: Vec::new(),
+            hold,
+            steps: Vec::new(),
+            trace: Vec::new(),
+            written: Vec::new(),
+            delete_job_at: None,
+        };
+        let mut step = d.step("create job");
+        d.drain(&mut step);
+        d.steps.push(step);
+        d
+    }
+
+    // ---- inspection ----------------------------------------------------
+
+    /// The machine.
+    pub fn ctl(&self) -> &JobController {
+        &self.ctl
+    }
+
+    /// The machine, for calling it directly (remember to [`Driver::settle`]).
+    pub fn ctl_mut(&mut self) -> &mut JobController {
+        &mut self.ctl
+    }
+
+    /// The machine's current status.
+    pub fn status(&self) -> &JobStatus {
+        self.ctl.status()
+    }
+
+    /// Every status written, in order.
+    pub fn written(&self) -> &[JobStatus] {
+        &self.written
+    }
+
+    /// The driver's clock (seconds after [`t0`]).
+    pub fn now(&self) -> i64 {
+        secs(self.now)
+    }
+
+    /// Every pod the machine asked for, in order.
+    pub fn created(&self) -> &[Created] {
+        &self.created
+    }
+
+    /// Names of every pod asked for, in order.
+    pub fn created_names(&self) -> Vec<String> {
+        self.created.iter().map(|c| c.name.clone()).collect()
+    }
+
+    /// When each pod was asked for, in order (seconds).
+    pub fn creation_times(&self) -> Vec<i64> {
+        self.created.iter().map(|c| c.at).collect()
+    }
+
+    /// Indexes of every pod asked for, in order.
+    pub fn created_indexes(&self) -> Vec<i32> {
+        self.created.iter().filter_map(|c| c.index).collect()
+    }
+
+    /// The `n`-th pod asked for, 1-based (`p(1)` is the first).
+    pub fn p(&self, n: usize) -> String {
+        self.created
+            .get(n.wrapping_sub(1))
+            .unwrap_or_else(|| panic!("no pod p{n}: only {} created", self.created.len()))
+            .name
+            .clone()
+    }
+
+    /// The latest pod asked for with completion index `i`.
+    pub fn latest_for_index(&self, i: i32) -> String {
+        self.by_index
+            .get(&i)
+            .unwrap_or_else(|| panic!("no pod for index {i}"))
+            .clone()
+    }
+
+    /// The latest pod per index.
+    pub fn latest_per_index(&self) -> &BTreeMap<i32, String> {
+        &self.by_index
+    }
+
+    /// The pod as the API holds it.
+    pub fn pod(&self, name: &str) -> &Pod {
+        self.pods
+            .get(name)
+            .unwrap_or_else(|| panic!("pod {name} does not exist"))
+    }
+
+    /// Whether the pod exists in the API.
+    pub fn exists(&self, name: &str) -> bool {
+        self.pods.contains_key(name)
+    }
+
+    /// Pods that exist, are not finished and not being deleted, in creation
+    /// order.
+    pub fn active(&self) -> Vec<String> {
+        self.created
+            .iter()
+            .filter_map(|c| self.pods.get(&c.name))
+            .filter(|p| {
+                p.metadata.deletion_timestamp.is_none()
+                    && !matches!(p.phase(), PodPhase::Succeeded | PodPhase::Failed)
+            })
+            .map(|p| p.metadata.name.clone())
+            .collect()
+    }
+
+    /// Pods that exist and are being deleted, in creation order.
+    pub fn terminating(&self) -> Vec<String> {
+        self.created
+            .iter()
+            .filter_map(|c| self.pods.get(&c.name))
+            .filter(|p| p.metadata.deletion_timestamp.is_some())
+            .map(|p| p.metadata.name.clone())
+            .collect()
+    }
+
+    /// Creations asked for and not yet acknowledged (held mode).
+    pub fn in_flight(&self) -> Vec<String> {
+        self.in_flight
+            .iter()
+            .map(|p| p.pod.metadata.name.clone())
+            .collect()
+    }
+
+    /// The log, one entry per input.
+    pub fn steps(&self) -> &[Step] {
+        &self.steps
+    }
+
+    /// The latest step.
+    pub fn last_step(&self) -> &Step {
+        self.steps.last().expect("at least the creation step")
+    }
+
+    /// Every action carried out, as `<seconds>s <Debug of the action>`.
+    pub fn trace(&self) -> &[String] {
+        &self.trace
+    }
+
+    /// When `DeleteJob` was first asked for (seconds).
+    pub fn delete_job_at(&self) -> Option<i64> {
+        self.delete_job_at
+    }
+
+    /// The machine's next wake-up, in seconds, and why.
+    pub fn wake(&self) -> Option<(i64, TimeoutReason)> {
+        self.ctl.poll_timeout().map(|t| (secs(t.at), t.reason))
+    }
+
+    // ---- time ----------------------------------------------------------
+
+    /// Fires every wake-up the machine asks for at or before `at`, each at
+    /// its own instant, then moves the clock to `at`.
+    pub fn advance_to(&mut self, at_secs: i64) {
+        let target = at(at_secs);
+        assert!(
+            target >= self.now,
+            "advance_to({at_secs}): the driver is already at {}",
+            self.now()
+        );
+        let mut guard = 0;
+        while let Some(timeout) = self.ctl.poll_timeout() {
+            if timeout.at > target {
+                break;
+            }
+            guard += 1;
+            assert!(guard < 10_000, "the machine keeps asking for wake-ups");
+            let when = timeout.at.max(self.now);
+            self.now = when;
+            let mut step = self.step(&format!("timeout {:?}", timeout.reason));
+            self.ctl.handle_timeout(when).expect("handle_timeout");
+            self.drain(&mut step);
+            self.steps.push(step);
+        }
+        self.now = target;
+    }
+
+    // ---- pod events ------------------------------------------------------
+
+    /// The pod's containers start: phase Running.
+    pub fn run(&mut self, pod: &str, at: i64) {
+        self.pod_event(pod, at, "run", |p, _| {
+            let names = container_names(p);
+            let status = p.status.get_or_insert_with(PodStatus::default);
+            status.phase = Some(PodPhase::Running);
+            status.container_statuses = names.iter().map(|n| running(n)).collect();
+        });
+    }
+
+    /// The pod becomes ready (Running, `Ready=True`).
+    pub fn ready(&mut self, pod: &str, at: i64) {
+        self.pod_event(pod, at, "ready", |p, now| {
+            let names = container_names(p);
+            let status = p.status.get_or_insert_with(PodStatus::default);
+            status.phase = Some(PodPhase::Running);
+            if status.container_statuses.is_empty() {
+                status.container_statuses = names.iter().map(|n| running(n)).collect();
+            }
+            set_condition(status, "Ready", ConditionStatus::True, None, now);
+        });
+    }
+
+    /// Every container exits 0: phase Succeeded, finished now.
+    pub fn succeed(&mut self, pod: &str, at: i64) {
+        self.pod_event(pod, at, "succeed", |p, now| {
+            let names = container_names(p);
+            let status = p.status.get_or_insert_with(PodStatus::default);
+            status.phase = Some(PodPhase::Succeeded);
+            status.container_statuses = names.iter().map(|n| terminated(n, 0, now)).collect();
+            set_condition(status, "Ready", ConditionStatus::False, None, now);
+        });
+    }
+
+    /// The first container exits with `exit_code` (the others with 0):
+    /// phase Failed, finished now.
+    pub fn fail(&mut self, pod: &str, at: i64, exit_code: i32) {
+        self.fail_inner(pod, at, exit_code, None);
+    }
+
+    /// [`Driver::fail`], with a pod condition `condition=True` added (e.g.
+    /// `DisruptionTarget` for an eviction or preemption).
+    pub fn fail_with_condition(&mut self, pod: &str, at: i64, exit_code: i32, condition: &str) {
+        self.fail_inner(pod, at, exit_code, Some(condition));
+    }
+
+    fn fail_inner(&mut self, pod: &str, at: i64, exit_code: i32, condition: Option<&str>) {
+        let label = match condition {
+            Some(c) => format!("fail (exit {exit_code}, {c})"),
+            None => format!("fail (exit {exit_code})"),
+        };
+        let condition = condition.map(str::to_owned);
+        self.pod_event(pod, at, &label, move |p, now| {
+            let names = container_names(p);
+            let status = p.status.get_or_insert_with(PodStatus::default);
+            status.phase = Some(PodPhase::Failed);
+            status.container_statuses = names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| terminated(n, if i == 0 { exit_code } else { 0 }, now))
+                .collect();
+            if let Some(c) = &condition {
+                set_condition(status, c, ConditionStatus::True, Some("Test"), now);
+            }
+            set_condition(status, "Ready", ConditionStatus::False, None, now);
+        });
+    }
+
+    /// Someone deletes the pod: it gets a deletion timestamp (terminating).
+    pub fn terminate(&mut self, pod: &str, at: i64) {
+        self.pod_event(pod, at, "terminate", |p, now| {
+            p.metadata.deletion_timestamp.get_or_insert(now);
+        });
+    }
+
+    /// The pod disappears from the API.
+    pub fn gone(&mut self, pod: &str, at: i64) {
+        self.advance_to(at);
+        assert!(self.pods.remove(pod).is_some(), "pod {pod} does not exist");
+        let mut step = self.step(&format!("gone {pod}"));
+        self.ctl
+            .handle_pod(
+                self.now,
+                PodEvent::Gone {
+                    name: pod.to_owned(),
+                },
+            )
+            .expect("handle_pod(Gone)");
+        self.drain(&mut step);
+        self.steps.push(step);
+    }
+
+    /// Re-sends the API's current copy of the pod (a duplicate event).
+    pub fn resend(&mut self, pod: &str, at: i64) {
+        self.pod_event(pod, at, "resend", |_, _| {});
+    }
+
+    /// Sends an arbitrary pod as observed at `at` (stale or late events);
+    /// the driver's own copy is not changed.
+    pub fn observe(&mut self, pod: Pod, at: i64) {
+        self.advance_to(at);
+        let mut step = self.step(&format!("observe {}", pod.metadata.name));
+        self.ctl
+            .handle_pod(self.now, PodEvent::Observed(pod))
+            .expect("handle_pod");
+        self.drain(&mut step);
+        self.steps.push(step);
+    }
+
+    /// Changes the Job's spec (validated as an update) at `at`.
+    pub fn patch_spec(&mut self, at: i64, f: impl FnOnce(&mut JobSpec)) {
+        self.advance_to(at);
+        let mut job = self.ctl.job().job().clone();
+        f(&mut job.spec);
+        let valid = self.ctl.job().update(job).expect("spec change validates");
+        let mut step = self.step("spec change");
+        self.ctl
+            .handle_spec_change(self.now, valid)
+            .expect("handle_spec_change");
+        self.drain(&mut step);
+        self.steps.push(step);
+    }
+
+    // ---- held creations --------------------------------------------------
+
+    /// The held creation of `name` succeeds: the pod exists, Pending.
+    pub fn ack_create(&mut self, name: &str, at: i64) {
+        self.advance_to(at);
+        let pos = self
+            .in_flight
+            .iter()
+            .position(|p| p.pod.metadata.name == name)
+            .unwrap_or_else(|| panic!("{name} is not in flight"));
+        let p = self.in_flight.remove(pos);
+        let mut step = self.step(&format!("created {name}"));
+        self.materialize(p);
+        self.drain(&mut step);
+        self.steps.push(step);
+    }
+
+    /// The held creation of `name` fails.
+    pub fn fail_create(&mut self, name: &str, at: i64) {
+        self.advance_to(at);
+        let pos = self
+            .in_flight
+            .iter()
+            .position(|p| p.pod.metadata.name == name)
+            .unwrap_or_else(|| panic!("{name} is not in flight"));
+        self.in_flight.remove(pos);
+        let mut step = self.step(&format!("create failed {name}"));
+        self.ctl
+            .handle_create_failed(self.now, name)
+            .expect("handle_create_failed");
+        self.drain(&mut step);
+        self.steps.push(step);
+    }
+
+    /// Carries out whatever the machine has queued (after a direct call
+    /// through [`Driver::ctl_mut`]) at the driver's clock.
+    pub fn settle(&mut self, label: &str) {
+        let mut step = self.step(label);
+        self.drain(&mut step);
+        self.steps.push(step);
+    }
+
+    // ---- internals -------------------------------------------------------
+
+    fn step(&self, label: &str) -> Step {
+        Step {
+            label: label.to_owned(),
+            at: self.now(),
+            ..Step::default()
+        }
+    }
+
+    fn pod_event(
+        &mut self,
+        name: &str,
+        at: i64,
+        label: &str,
+        f: impl FnOnce(&mut Pod, DateTime<Utc>),
+    ) {
+        self.advance_to(at);
+        let now = self.now;
+        let pod = self
+            .pods
+            .get_mut(name)
+            .unwrap_or_else(|| panic!("pod {name} does not exist"));
+        f(pod, now);
+        let pod = pod.clone();
+        let mut step = self.step(&format!("{label} {name}"));
+        self.ctl
+            .handle_pod(now, PodEvent::Observed(pod))
+            .expect("handle_pod");
+        self.drain(&mut step);
+        self.steps.push(step);
+    }
+
+    /// The pod now exists in the API (Pending) and the machine hears of it.
+    fn materialize(&mut self, p: PodToCreate) {
+        let mut pod = p.pod;
+        let name = pod.metadata.name.clone();
+        pod.metadata.uid = name.clone();
+        pod.metadata.creation_timestamp = Some(self.now);
+        pod.status = Some(PodStatus {
+            phase: Some(PodPhase::Pending),
+            ..PodStatus::default()
+        });
+        assert!(
+            self.pods.insert(name, pod.clone()).is_none(),
+            "the machine asked for a pod whose name is taken: {}",
+            pod.metadata.name
+        );
+        self.ctl
+            .handle_pod(self.now, PodEvent::Observed(pod))
+            .expect("handle_pod(created)");
+    }
+
+    fn drain(&mut self, step: &mut Step) {
+        let mut guard = 0;
+        while let Some(action) = self.ctl.poll_action() {
+            guard += 1;
+            assert!(guard < 100_000, "the machine never went quiet");
+            self.trace.push(format!("{}s {action:?}", self.now()));
+            match action {
+                Action::CreatePod(p) => {
+                    let name = p.pod.metadata.name.clone();
+                    assert!(
+                        !self.created.iter().any(|c| c.name == name),
+                        "the machine asked for {name} twice"
+                    );
+                    step.created.push((name.clone(), p.index));
+                    self.created.push(Created {
+                        name: name.clone(),
+                        index: p.index,
+                        at: self.now(),
+                        pod: p.pod.clone(),
+                    });
+                    if let Some(i) = p.index {
+                        self.by_index.insert(i, name);
+                    }
+                    if self.hold {
+                        self.in_flight.push(p);
+                    } else {
+                        self.materialize(p);
+                    }
+                }
+                Action::DeletePod { name, reason } => {
+                    step.deleted.push((name.clone(), reason));
+                    if let Some(pod) = self.pods.get_mut(&name) {
+                        if pod.metadata.deletion_timestamp.is_none() {
+                            pod.metadata.deletion_timestamp = Some(self.now);
+                            let pod = pod.clone();
+                            self.ctl
+                                .handle_pod(self.now, PodEvent::Observed(pod))
+                                .expect("handle_pod(terminating)");
+                        }
+                    }
+                }
+                Action::RemoveFinalizer { name, .. } => {
+                    step.finalizers_removed.push(name.clone());
+                    if let Some(pod) = self.pods.get_mut(&name) {
+                        pod.metadata
+                            .finalizers
+                            .retain(|f| f != keys::JOB_TRACKING_FINALIZER);
+                    }
+                }
+                Action::UpdateStatus(status) => {
+                    step.status_writes += 1;
+                    self.written.push(status);
+                }
+                Action::DeleteJob { .. } => {
+                    step.delete_job = true;
+                    self.delete_job_at.get_or_insert(secs(self.now));
+                }
+                other => panic!("unexpected action {other:?}"),
+            }
+        }
+    }
+}
+
+fn container_names(p: &Pod) -> Vec<String> {
+    p.spec.containers.iter().map(|c| c.name.clone()).collect()
+}
+
+fn running(name: &str) -> ContainerStatus {
+    ContainerStatus {
+        name: name.to_owned(),
+        state: Some(ContainerState {
+            running: Some(Value::Map(BTreeMap::new())),
+            ..ContainerState::default()
+        }),
+        ..ContainerStatus::default()
+    }
+}
+
+fn terminated(name: &str, code: i32, now: DateTime<Utc>) -> ContainerStatus {
+    ContainerStatus {
+        name: name.to_owned(),
+        state: Some(ContainerState {
+            terminated: Some(ContainerStateTerminated {
+                exit_code: code,
+                finished_at: Some(now),
+                ..ContainerStateTerminated::default()
+            }),
+            ..ContainerState::default()
+        }),
+        ..ContainerStatus::default()
+    }
+}
+
+fn set_condition(
+    status: &mut PodStatus,
+    type_: &str,
+    value: ConditionStatus,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) {
+    status.conditions.retain(|c| c.type_ != type_);
+    status.conditions.push(PodCondition {
+        type_: type_.to_owned(),
+        status: value,
+        last_transition_time: Some(now),
+        reason: reason.map(str::to_owned),
+        message: None,
+    });
+}
