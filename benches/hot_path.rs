@@ -24,7 +24,10 @@ spec:
     ))
     .expect("bench manifest parses");
     job.metadata.uid = "b1".into();
-    let t0 = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).single().expect("valid time");
+    let t0 = Utc
+        .with_ymd_and_hms(2025, 1, 1, 0, 0, 0)
+        .single()
+        .expect("valid time");
     let mut ctl = JobController::new(ValidJob::create(job).expect("valid"), t0);
     // Upstream creates at most 500 pods per sync: acknowledge until quiet.
     let mut pods = Vec::new();
@@ -36,7 +39,8 @@ spec:
                 phase: Some(PodPhase::Running),
                 ..Default::default()
             });
-            ctl.handle_pod(t0, PodEvent::Observed(pod.clone())).expect("own pod");
+            ctl.handle_pod(t0, PodEvent::Observed(pod.clone()))
+                .expect("own pod");
             pods.push(pod);
         }
     }
@@ -48,7 +52,10 @@ fn one_success(c: &mut Criterion) {
     for n in [100usize, 1_000, 10_000] {
         let (ctl, pods) = running_job(n);
         let mut pod = pods[n / 2].clone();
-        let t = Utc.with_ymd_and_hms(2025, 1, 1, 0, 1, 0).single().expect("valid time");
+        let t = Utc
+            .with_ymd_and_hms(2025, 1, 1, 0, 1, 0)
+            .single()
+            .expect("valid time");
         pod.status = Some(PodStatus {
             phase: Some(PodPhase::Succeeded),
             container_statuses: vec![ContainerStatus {
@@ -69,7 +76,8 @@ fn one_success(c: &mut Criterion) {
             b.iter_batched(
                 || ctl.clone(),
                 |mut ctl| {
-                    ctl.handle_pod(t, PodEvent::Observed(pod.clone())).expect("own pod");
+                    ctl.handle_pod(t, PodEvent::Observed(pod.clone()))
+                        .expect("own pod");
                     while ctl.poll_action().is_some() {}
                     ctl
                 },

@@ -71,7 +71,11 @@ fn main() {
     let last = status.conditions.last();
     println!(
         "\n{} after {} events: succeeded={} failed={}{}",
-        if outcome.finished { "finished" } else { "stopped" },
+        if outcome.finished {
+            "finished"
+        } else {
+            "stopped"
+        },
         outcome.steps,
         status.succeeded,
         status.failed,

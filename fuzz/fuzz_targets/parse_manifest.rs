@@ -1,0 +1,33 @@
+//! Any text: parse every document as a Job, then admit each one as the API
+//! server would on create. Neither step may panic, whatever the input.
+//!
+//! Run (seeded with the example manifests, with a dictionary of YAML syntax
+//! and Job field names):
+//!
+//! ```sh
+//! cd fuzz && mkdir -p corpus/parse_manifest && cp ../../shared/manifests/*.yaml corpus/parse_manifest/
+//! cargo fuzz run -s none parse_manifest -- -dict=dict/parse_manifest.dict -max_total_time=600
+//! ```
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(jobs) = job_controller::parse_jobs(text) else {
+        return;
+    };
+    for mut job in jobs {
+        // What parses also serializes and parses back to the same Job.
+        let yaml = job_controller::to_yaml(&job);
+        match job_controller::parse_job(&yaml) {
+            Ok(back) => assert_eq!(back, job, "round trip changed the Job:\n{yaml}"),
+            Err(err) => panic!("to_yaml wrote what parse_job rejects ({err}):\n{yaml}"),
+        }
+        // The API server assigns the uid before the Job is validated.
+        job.metadata.uid = "7a8b3c4d-0000-4000-8000-000000000000".to_owned();
+        let _ = job_controller::ValidJob::create(job);
+    }
+});
