@@ -93,6 +93,9 @@ pub struct JobController {
     pub(crate) names_issued: u64,
     pub(crate) job_gone: bool,
     pub(crate) delete_job_requested: bool,
+    /// Recompute everything from every pod on each reconcile (the
+    /// reference model) instead of using the incremental bookkeeping.
+    pub(crate) reference: bool,
 }
 
 impl JobController {
@@ -153,17 +156,52 @@ impl JobController {
         let status = job.job().status.clone().unwrap_or_default();
         let mut ctl = JobController::empty(job, status, now);
         ctl.backoff = backoff;
-        for pod in &pods {
-            ctl.check_pod(pod)?;
-            if ctl.pods.contains_key(&pod.metadata.name) {
-                return Err(RestoreError::DuplicatePod(pod.metadata.name.clone()));
-            }
-            let record = PodRecord::from_pod(pod, ctl.next_seq);
-            ctl.next_seq += 1;
-            ctl.pods.insert(record.name.clone(), record);
-        }
+        ctl.load_pods(&pods)?;
         ctl.sync(now);
         Ok(ctl)
+    }
+
+    /// [`new`](Self::new), but running the reference model: every
+    /// reconcile recomputes from every pod, with no incremental state.
+    /// Slow by design; an oracle for tests.
+    #[cfg(feature = "reference")]
+    pub fn new_reference(job: ValidJob, now: DateTime<Utc>) -> JobController {
+        let status = job.job().status.clone().unwrap_or_default();
+        let mut ctl = JobController::empty(job, status, now);
+        ctl.reference = true;
+        ctl.sync(now);
+        ctl
+    }
+
+    /// [`restore_with_backoff`](Self::restore_with_backoff), but running the
+    /// reference model (see [`new_reference`](Self::new_reference)).
+    #[cfg(feature = "reference")]
+    pub fn restore_reference(
+        job: ValidJob,
+        pods: Vec<Pod>,
+        backoff: BackoffRecord,
+        now: DateTime<Utc>,
+    ) -> Result<JobController, RestoreError> {
+        let status = job.job().status.clone().unwrap_or_default();
+        let mut ctl = JobController::empty(job, status, now);
+        ctl.reference = true;
+        ctl.backoff = backoff;
+        ctl.load_pods(&pods)?;
+        ctl.sync(now);
+        Ok(ctl)
+    }
+
+    fn load_pods(&mut self, pods: &[Pod]) -> Result<(), RestoreError> {
+        for pod in pods {
+            self.check_pod(pod)?;
+            if self.pods.contains_key(&pod.metadata.name) {
+                return Err(RestoreError::DuplicatePod(pod.metadata.name.clone()));
+            }
+            let record = PodRecord::from_pod(pod, self.next_seq);
+            self.next_seq += 1;
+            self.pods.insert(record.name.clone(), record);
+        }
+        Ok(())
     }
 
     fn empty(job: ValidJob, status: JobStatus, now: DateTime<Utc>) -> JobController {
@@ -183,6 +221,7 @@ impl JobController {
             names_issued: 0,
             job_gone: false,
             delete_job_requested: false,
+            reference: false,
         }
     }
 
