@@ -1,16 +1,17 @@
-//! The hot path: one pod event plus the reconcile that follows, measured at
-//! growing numbers of pods. An incremental machine shows flat (or
-//! logarithmic) times across the sizes; a full recompute grows linearly.
+//! The hot path: pod events plus the reconciles that follow, measured at
+//! growing numbers of pods. The machine keeps incremental aggregates, so the
+//! time per iteration should stay flat (logarithmic) across the sizes; a
+//! full recompute per event would grow linearly.
 
-use chrono::{Duration, TimeZone, Utc};
-use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use job_controller::api::{
-    ContainerState, ContainerStateTerminated, ContainerStatus, PodPhase, PodStatus,
+    ContainerState, ContainerStateTerminated, ContainerStatus, Pod, PodPhase, PodStatus,
 };
 use job_controller::{Action, JobController, PodEvent, ValidJob, parse_job};
 
 /// A running Job with `n` active pods, all observed Running.
-fn running_job(n: usize) -> (JobController, Vec<job_controller::api::Pod>) {
+fn running_job(n: usize, completions: usize) -> (JobController, Vec<Pod>) {
     let mut job = parse_job(&format!(
         "metadata: {{name: bench, namespace: default, uid: b1}}
 spec:
@@ -20,7 +21,7 @@ spec:
     spec:
       restartPolicy: Never
       containers: [{{name: main, image: busybox}}]",
-        n * 2
+        completions
     ))
     .expect("bench manifest parses");
     job.metadata.uid = "b1".into();
@@ -47,46 +48,72 @@ spec:
     (ctl, pods)
 }
 
-fn one_success(c: &mut Criterion) {
-    let mut group = c.benchmark_group("pod_succeeded_plus_reconcile");
-    for n in [100usize, 1_000, 10_000] {
-        let (ctl, pods) = running_job(n);
-        let mut pod = pods[n / 2].clone();
-        let t = Utc
-            .with_ymd_and_hms(2025, 1, 1, 0, 1, 0)
-            .single()
-            .expect("valid time");
-        pod.status = Some(PodStatus {
-            phase: Some(PodPhase::Succeeded),
-            container_statuses: vec![ContainerStatus {
-                name: "main".into(),
-                state: Some(ContainerState {
-                    terminated: Some(ContainerStateTerminated {
-                        exit_code: 0,
-                        finished_at: Some(t - Duration::seconds(1)),
-                        ..Default::default()
-                    }),
+fn succeeded(pod: &mut Pod, at: DateTime<Utc>) {
+    pod.status = Some(PodStatus {
+        phase: Some(PodPhase::Succeeded),
+        container_statuses: vec![ContainerStatus {
+            name: "main".into(),
+            state: Some(ContainerState {
+                terminated: Some(ContainerStateTerminated {
+                    exit_code: 0,
+                    finished_at: Some(at),
                     ..Default::default()
                 }),
                 ..Default::default()
-            }],
+            }),
             ..Default::default()
-        });
+        }],
+        ..Default::default()
+    });
+}
+
+/// Steady state on one long-lived machine with `n` active pods: a pod
+/// succeeds, the machine counts it and asks for a replacement, the
+/// replacement is observed, the finished pod disappears. Per iteration that
+/// is three events and three reconciles.
+fn steady_state(c: &mut Criterion) {
+    let mut group = c.benchmark_group("steady_state_success_replace");
+    for n in [100usize, 1_000, 10_000, 100_000] {
+        let (mut ctl, pods) = running_job(n, 1_000_000_000);
+        let mut running: std::collections::VecDeque<Pod> = pods.into();
+        let mut now = Utc
+            .with_ymd_and_hms(2025, 1, 1, 0, 1, 0)
+            .single()
+            .expect("valid time");
+        let mut uid = 0u64;
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
-            b.iter_batched(
-                || ctl.clone(),
-                |mut ctl| {
-                    ctl.handle_pod(t, PodEvent::Observed(pod.clone()))
+            b.iter(|| {
+                now += Duration::milliseconds(10);
+                let mut pod = running.pop_front().expect("a running pod");
+                succeeded(&mut pod, now);
+                let name = pod.metadata.name.clone();
+                ctl.handle_pod(now, PodEvent::Observed(pod))
+                    .expect("own pod");
+                let mut created = Vec::new();
+                while let Some(action) = ctl.poll_action() {
+                    if let Action::CreatePod(p) = action {
+                        created.push(p.pod);
+                    }
+                }
+                for mut new in created {
+                    uid += 1;
+                    new.metadata.uid = format!("n{uid}");
+                    new.status = Some(PodStatus {
+                        phase: Some(PodPhase::Running),
+                        ..Default::default()
+                    });
+                    ctl.handle_pod(now, PodEvent::Observed(new.clone()))
                         .expect("own pod");
-                    while ctl.poll_action().is_some() {}
-                    ctl
-                },
-                BatchSize::LargeInput,
-            );
+                    running.push_back(new);
+                }
+                ctl.handle_pod(now, PodEvent::Gone { name })
+                    .expect("own pod");
+                while ctl.poll_action().is_some() {}
+            });
         });
     }
     group.finish();
 }
 
-criterion_group!(benches, one_success);
+criterion_group!(benches, steady_state);
 criterion_main!(benches);

@@ -22,6 +22,7 @@ pub(crate) fn render_pod(
     index: Option<i32>,
     predecessor: Option<&PodRecord>,
     names_issued: &mut u64,
+    issued_now: &[(String, Option<i32>)],
     slow_start_batch: u32,
 ) -> PodToCreate {
     let job = input.job;
@@ -31,7 +32,7 @@ pub(crate) fn render_pod(
         Some(i) => generate_name_with_index(job_name, i),
         None => format!("{job_name}-"),
     };
-    let name = unique_name(input, &generate_name, names_issued);
+    let name = unique_name(input, &generate_name, names_issued, issued_now);
 
     let mut labels = template.metadata.labels.clone();
     let mut annotations = template.metadata.annotations.clone();
@@ -121,8 +122,15 @@ pub(crate) fn generate_name_with_index(job_name: &str, index: i32) -> String {
 
 /// The API server's name generation, made deterministic: the base is cut to
 /// 58 characters and 5 characters are appended, drawn from a generator
-/// seeded by the Job's UID and a counter, skipping names in use.
-fn unique_name(input: &SyncInput<'_>, generate_name: &str, names_issued: &mut u64) -> String {
+/// seeded by the Job's UID and a counter, skipping names in use: by a pod,
+/// by a creation in flight, or by a creation asked for earlier in this
+/// reconcile (`issued_now`).
+fn unique_name(
+    input: &SyncInput<'_>,
+    generate_name: &str,
+    names_issued: &mut u64,
+    issued_now: &[(String, Option<i32>)],
+) -> String {
     let base: String = generate_name
         .chars()
         .take(MAX_GENERATED_NAME_LENGTH)
@@ -137,7 +145,10 @@ fn unique_name(input: &SyncInput<'_>, generate_name: &str, names_issued: &mut u6
             name.push(char::from(SUFFIX_ALPHABET[(x % n) as usize]));
             x /= n;
         }
-        if !input.pods.contains_key(&name) && !input.taken_names.contains_key(&name) {
+        let in_use = input.pods.contains_key(&name)
+            || input.taken_names.contains_key(&name)
+            || issued_now.iter().any(|(n, _)| *n == name);
+        if !in_use {
             return name;
         }
     }

@@ -6,6 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::action::{Action, DeleteJobReason, Timeout, TimeoutReason};
 use super::error::{MachineError, RestoreError};
+use super::index::PodIndex;
 use super::pod::PodRecord;
 use super::sync::{self, SyncInput, SyncOutput};
 use crate::api::{JobConditionType, JobStatus, Pod};
@@ -76,6 +77,8 @@ pub struct JobController {
     /// The status as the machine last computed it (written or restored).
     pub(crate) status: JobStatus,
     pub(crate) pods: BTreeMap<String, PodRecord>,
+    /// Incremental aggregates over `pods` (unused by the reference model).
+    pub(crate) index: PodIndex,
     pub(crate) next_seq: u64,
     pub(crate) backoff: BackoffRecord,
     /// Creations asked for and not yet observed (name → index).
@@ -199,13 +202,14 @@ impl JobController {
             }
             let record = PodRecord::from_pod(pod, self.next_seq);
             self.next_seq += 1;
-            self.pods.insert(record.name.clone(), record);
+            self.insert_record(record);
         }
         Ok(())
     }
 
     fn empty(job: ValidJob, status: JobStatus, now: DateTime<Utc>) -> JobController {
         JobController {
+            index: PodIndex::build(&job, []),
             job,
             status,
             pods: BTreeMap::new(),
@@ -324,6 +328,9 @@ impl JobController {
         }
         self.last_now = now;
         self.job = job;
+        // Classification depends on the spec (replacement policy, pod
+        // failure policy): rebuild. A spec change is not the hot path.
+        self.index = PodIndex::build(&self.job, self.pods.values());
         self.sync(now);
         Ok(())
     }
@@ -445,14 +452,34 @@ impl JobController {
         if record.deletion_timestamp.is_some() || record.is_finished() {
             self.deleting.remove(name);
         }
-        self.pods.insert(name.clone(), record);
+        self.remove_record(name);
+        self.insert_record(record);
+    }
+
+    fn insert_record(&mut self, record: PodRecord) {
+        self.index.insert(&self.job, &record);
+        self.pods.insert(record.name.clone(), record);
+    }
+
+    fn remove_record(&mut self, name: &str) -> Option<PodRecord> {
+        let old = self.pods.remove(name)?;
+        self.index.remove(&self.job, &old);
+        Some(old)
+    }
+
+    /// Changes one record, keeping the index in step.
+    fn update_record(&mut self, name: &str, change: impl FnOnce(&mut PodRecord)) {
+        if let Some(mut record) = self.remove_record(name) {
+            change(&mut record);
+            self.insert_record(record);
+        }
     }
 
     fn forget(&mut self, name: &str) {
         self.creating.remove(name);
         self.deleting.remove(name);
         self.finishing_deletes.remove(name);
-        if let Some(old) = self.pods.remove(name) {
+        if let Some(old) = self.remove_record(name) {
             self.tombstones.insert(old.uid);
         }
     }
@@ -472,10 +499,20 @@ impl JobController {
         if !self.job.has_known_completion_mode() {
             return;
         }
+        let rebuilt;
+        let index = if self.reference {
+            // The reference model: no incremental state, everything
+            // recomputed from every pod.
+            rebuilt = PodIndex::build(&self.job, self.pods.values());
+            &rebuilt
+        } else {
+            &self.index
+        };
         let input = SyncInput {
             job: &self.job,
             status: &self.status,
             pods: &self.pods,
+            index,
             backoff: self.backoff,
             expectations_satisfied: self.creating.is_empty() && self.deleting.is_empty(),
             already_deleting: &self.finishing_deletes,
@@ -503,9 +540,7 @@ impl JobController {
             manage_ran,
         } = out;
         for name in &finalizers_removed {
-            if let Some(p) = self.pods.get_mut(name) {
-                p.finalizer = false;
-            }
+            self.update_record(name, |p| p.finalizer = false);
         }
         for (name, index) in created {
             self.creating.insert(name, index);

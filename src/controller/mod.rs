@@ -3,6 +3,7 @@
 pub mod action;
 mod create;
 pub mod error;
+mod index;
 mod machine;
 pub(crate) mod pod;
 mod sync;

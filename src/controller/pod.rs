@@ -3,7 +3,9 @@
 //! `ActivePods`; `job_controller.go: isPodFailed`; `backoff_utils.go:
 //! getFinishedTime`).
 
-use std::cmp::{Ordering, Reverse};
+#[cfg(test)]
+use std::cmp::Ordering;
+use std::cmp::Reverse;
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -238,31 +240,176 @@ impl PodRecord {
         list.map(|c| c.restart_count).max().unwrap_or(0)
     }
 
-    /// Upstream `controller.ActivePods` order: the pod to delete first sorts
-    /// first (unscheduled, then earlier phase, not ready, ready more
-    /// recently, more restarts, newer). Ties break on name for determinism.
-    pub fn removal_order(a: &PodRecord, b: &PodRecord) -> Ordering {
-        let phase_rank = |p: &PodRecord| match p.phase {
+    /// The sort key of upstream's `controller.ActivePods` order: the pod to
+    /// delete first sorts first (unscheduled, then earlier phase, not ready,
+    /// ready more recently, more restarts, newer). Callers break ties on the
+    /// name, for determinism.
+    pub fn removal_key(&self) -> RemovalKey {
+        let phase_rank = match self.phase {
             PodPhase::Pending => 0,
             PodPhase::Unknown => 1,
             PodPhase::Running => 2,
             _ => 3,
         };
-        let key = |p: &PodRecord| {
-            let ready = p.is_ready();
-            let since = if ready { p.ready_since() } else { None };
-            (
-                p.scheduled,
-                phase_rank(p),
-                ready,
-                since.is_some(),
-                Reverse(since),
-                Reverse(p.max_restarts(false)),
-                Reverse(p.max_restarts(true)),
-                p.creation_timestamp.is_some(),
-                Reverse(p.creation_timestamp),
-            )
+        let ready = self.is_ready();
+        let since = if ready { self.ready_since() } else { None };
+        RemovalKey(
+            self.scheduled,
+            phase_rank,
+            ready,
+            since.is_some(),
+            Reverse(since),
+            Reverse(self.max_restarts(false)),
+            Reverse(self.max_restarts(true)),
+            self.creation_timestamp.is_some(),
+            Reverse(self.creation_timestamp),
+        )
+    }
+
+    /// Compares two pods in removal order (see [`PodRecord::removal_key`]).
+    #[cfg(test)]
+    pub fn removal_order(a: &PodRecord, b: &PodRecord) -> Ordering {
+        (a.removal_key(), &a.name).cmp(&(b.removal_key(), &b.name))
+    }
+}
+
+/// See [`PodRecord::removal_key`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct RemovalKey(
+    bool,
+    u8,
+    bool,
+    bool,
+    Reverse<Option<DateTime<Utc>>>,
+    Reverse<i32>,
+    Reverse<i32>,
+    bool,
+    Reverse<Option<DateTime<Utc>>>,
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn pod(name: &str) -> PodRecord {
+        PodRecord {
+            name: name.into(),
+            uid: name.into(),
+            seq: 0,
+            phase: PodPhase::Running,
+            deletion_timestamp: None,
+            deletion_grace_period_seconds: None,
+            creation_timestamp: None,
+            scheduled: true,
+            finalizer: true,
+            index: None,
+            failure_count: 0,
+            ignored_failure_count: 0,
+            containers: Vec::new(),
+            init_containers: Vec::new(),
+            conditions: Vec::new(),
+        }
+    }
+
+    fn first(a: &PodRecord, b: &PodRecord) -> String {
+        match PodRecord::removal_order(a, b) {
+            Ordering::Greater => b.name.clone(),
+            _ => a.name.clone(),
+        }
+    }
+
+    fn t(s: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_700_000_000 + s, 0).unwrap()
+    }
+
+    #[test]
+    fn unscheduled_pods_are_removed_before_scheduled_ones() {
+        let (mut a, b) = (pod("a"), pod("b"));
+        a.scheduled = false;
+        assert_eq!(first(&b, &a), "a");
+    }
+
+    #[test]
+    fn pending_before_unknown_before_running() {
+        let (mut p, mut u, r) = (pod("p"), pod("u"), pod("r"));
+        p.phase = PodPhase::Pending;
+        u.phase = PodPhase::Unknown;
+        assert_eq!(first(&r, &u), "u");
+        assert_eq!(first(&u, &p), "p");
+    }
+
+    #[test]
+    fn not_ready_before_ready_and_recently_ready_first() {
+        let ready = |name: &str, since: Option<i64>| {
+            let mut p = pod(name);
+            p.conditions.push(ConditionRecord {
+                type_: "Ready".into(),
+                status: ConditionStatus::True,
+                last_transition_time: since.map(t),
+            });
+            p
         };
-        key(a).cmp(&key(b)).then_with(|| a.name.cmp(&b.name))
+        assert_eq!(first(&ready("r", Some(0)), &pod("n")), "n");
+        assert_eq!(first(&ready("old", Some(0)), &ready("new", Some(9))), "new");
+        assert_eq!(
+            first(&ready("dated", Some(0)), &ready("undated", None)),
+            "undated"
+        );
+    }
+
+    #[test]
+    fn more_restarts_first_then_newer_first() {
+        let restarts = |name: &str, n: i32| {
+            let mut p = pod(name);
+            p.containers.push(ContainerRecord {
+                name: "main".into(),
+                exit_code: None,
+                finished_at: None,
+                restart_count: n,
+                sidecar: false,
+            });
+            p
+        };
+        assert_eq!(first(&restarts("calm", 0), &restarts("flaky", 3)), "flaky");
+        let (mut old, mut new) = (pod("old"), pod("new"));
+        old.creation_timestamp = Some(t(0));
+        new.creation_timestamp = Some(t(5));
+        assert_eq!(first(&old, &new), "new");
+    }
+
+    #[test]
+    fn finish_time_prefers_containers_then_ready_false_then_deletion() {
+        let mut p = pod("p");
+        p.phase = PodPhase::Failed;
+        p.creation_timestamp = Some(t(0));
+        assert_eq!(p.finish_time(), t(0));
+        p.deletion_timestamp = Some(t(30));
+        p.deletion_grace_period_seconds = Some(10);
+        assert_eq!(p.finish_time(), t(20));
+        p.conditions.push(ConditionRecord {
+            type_: "Ready".into(),
+            status: ConditionStatus::False,
+            last_transition_time: Some(t(15)),
+        });
+        assert_eq!(p.finish_time(), t(15));
+        p.containers.push(ContainerRecord {
+            name: "main".into(),
+            exit_code: Some(1),
+            finished_at: Some(t(12)),
+            restart_count: 0,
+            sidecar: false,
+        });
+        assert_eq!(p.finish_time(), t(12));
+    }
+
+    #[test]
+    fn terminating_pods_count_as_failed_only_without_replace_failed_policy() {
+        let mut p = pod("p");
+        p.deletion_timestamp = Some(t(1));
+        assert!(p.considered_failed(false));
+        assert!(!p.considered_failed(true));
+        p.phase = PodPhase::Succeeded;
+        assert!(!p.considered_failed(false));
     }
 }

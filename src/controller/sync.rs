@@ -9,6 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::action::{Action, DeleteReason};
 use super::create;
+use super::index::PodIndex;
 use super::pod::PodRecord;
 use crate::api::{
     ConditionStatus, JobCondition, JobConditionType, JobStatus, PodFailurePolicyAction, PodPhase,
@@ -30,6 +31,7 @@ pub(crate) struct SyncInput<'a> {
     pub job: &'a ValidJob,
     pub status: &'a JobStatus,
     pub pods: &'a BTreeMap<String, PodRecord>,
+    pub index: &'a PodIndex,
     pub backoff: BackoffRecord,
     pub expectations_satisfied: bool,
     pub already_deleting: &'a BTreeSet<String>,
@@ -57,9 +59,10 @@ pub(crate) struct SyncOutput {
 /// Everything one sync derives from the pods (upstream `syncJobCtx`).
 struct Ctx<'a> {
     input: &'a SyncInput<'a>,
-    /// Owned pods in list order.
-    pods: Vec<&'a PodRecord>,
-    active: Vec<&'a PodRecord>,
+    /// Pods with the finalizer that are finished or considered failed
+    /// (`PodIndex::fresh`), in list order.
+    fresh: Vec<&'a PodRecord>,
+    active_count: i32,
     ready: i32,
     terminating: i32,
     succeeded: i32,
@@ -103,6 +106,19 @@ impl<'a> Ctx<'a> {
         p.index.filter(|i| *i < self.completions())
     }
 
+    fn record(&self, name: &str) -> Option<&'a PodRecord> {
+        self.input.pods.get(name)
+    }
+
+    fn records(&self, names: impl Iterator<Item = &'a (u64, String)>) -> Vec<&'a PodRecord> {
+        names.filter_map(|(_, n)| self.input.pods.get(n)).collect()
+    }
+
+    /// Active pods in list order (only for paths that act on all of them).
+    fn active_pods(&self) -> Vec<&'a PodRecord> {
+        self.records(self.input.index.active.iter())
+    }
+
     fn policy_counts(&self, p: &PodRecord) -> bool {
         match_policy(
             self.job().pod_failure_policy(),
@@ -120,18 +136,13 @@ pub(crate) fn sync_job(input: &SyncInput<'_>) -> SyncOutput {
     let uncounted = status.uncounted_terminated_pods.clone().unwrap_or_default();
     status.uncounted_terminated_pods = Some(uncounted.clone());
 
-    let mut pods: Vec<&PodRecord> = input.pods.values().collect();
-    pods.sort_by_key(|p| p.seq);
-    let active: Vec<&PodRecord> = pods.iter().copied().filter(|p| p.is_active()).collect();
-    let ready = to_i32(active.iter().filter(|p| p.is_ready()).count());
-    let terminating = to_i32(pods.iter().filter(|p| p.is_terminating()).count());
-
+    let index = input.index;
     let mut ctx = Ctx {
         input,
-        pods,
-        active,
-        ready,
-        terminating,
+        fresh: Vec::new(),
+        active_count: to_i32(index.active.len()),
+        ready: to_i32(index.ready),
+        terminating: to_i32(index.terminating.len()),
         succeeded: 0,
         failed: 0,
         uncounted_succeeded: input
@@ -157,18 +168,19 @@ pub(crate) fn sync_job(input: &SyncInput<'_>) -> SyncOutput {
             ..SyncOutput::default()
         },
     };
+    ctx.fresh = ctx.records(index.fresh.iter());
     let only_failed = ctx.only_replace_failed();
 
     // New finished pods (upstream getNewFinishedPods).
     let new_succeeded: Vec<&PodRecord> = ctx
-        .pods
+        .fresh
         .iter()
         .copied()
         .filter(|p| ctx.countable(p) && !ctx.uncounted_succeeded.contains(p.uid.as_str()))
         .filter(|p| p.phase == PodPhase::Succeeded)
         .collect();
     let new_failed: Vec<&PodRecord> = ctx
-        .pods
+        .fresh
         .iter()
         .copied()
         .filter(|p| ctx.countable(p) && !ctx.uncounted_failed.contains(p.uid.as_str()))
@@ -193,12 +205,12 @@ pub(crate) fn sync_job(input: &SyncInput<'_>) -> SyncOutput {
 
     decide_terminal(&mut ctx, &status);
 
-    let mut active_count = to_i32(ctx.active.len());
+    let mut active_count = ctx.active_count;
     let mut suspend_changed = false;
     if ctx.finished.is_some() {
         // Upstream deleteActivePods: every active pod, finalizers kept.
         let mut deleted_ready = 0;
-        for p in &ctx.active {
+        for p in ctx.active_pods() {
             if p.is_ready() {
                 deleted_ready += 1;
             }
@@ -296,7 +308,7 @@ fn decide_terminal(ctx: &mut Ctx<'_>, status: &JobStatus) {
         let completions = ctx.completions();
         ctx.prev_succeeded_indexes = IndexSet::parse(&status.completed_indexes, completions);
         let mut succeeded = ctx.prev_succeeded_indexes.clone();
-        for p in &ctx.pods {
+        for p in &ctx.fresh {
             if p.phase == PodPhase::Succeeded && p.finalizer {
                 if let Some(i) = ctx.valid_index(p) {
                     succeeded.insert(i);
@@ -310,7 +322,7 @@ fn decide_terminal(ctx: &mut Ctx<'_>, status: &JobStatus) {
                 status.failed_indexes.as_deref().unwrap_or_default(),
                 completions,
             );
-            for p in &ctx.pods {
+            for p in &ctx.fresh {
                 if let Some(i) = ctx.valid_index(p) {
                     if p.finalizer && is_index_failed(ctx, p, limit) {
                         failed.insert(i);
@@ -384,14 +396,10 @@ fn deadline(job: &ValidJob, status: &JobStatus) -> Option<DateTime<Utc>> {
 }
 
 /// Upstream `getFailJobMessage`: the first owned failed pod (counted or not)
-/// matching a FailJob rule.
+/// matching a FailJob rule; the index keeps those matches in list order.
 fn fail_job_message(ctx: &Ctx<'_>) -> Option<String> {
-    let policy = ctx.job().pod_failure_policy()?;
-    let only_failed = ctx.only_replace_failed();
-    ctx.pods
-        .iter()
-        .filter(|p| p.considered_failed(only_failed))
-        .find_map(|p| match_policy(Some(policy), p, ctx.job().namespace()).fail_job_message)
+    ctx.job().pod_failure_policy()?;
+    ctx.input.index.fail_job.values().next().cloned()
 }
 
 /// Upstream `pastBackoffLimitOnFailure`: container restarts of Running and
@@ -401,12 +409,7 @@ fn past_backoff_limit_on_failure(ctx: &Ctx<'_>) -> bool {
     if !job.restarts_on_failure() {
         return false;
     }
-    let restarts: i64 = ctx
-        .pods
-        .iter()
-        .filter(|p| matches!(p.phase, PodPhase::Running | PodPhase::Pending))
-        .map(|p| p.restart_sum())
-        .sum();
+    let restarts = ctx.input.index.restart_sum;
     let limit = i64::from(job.backoff_limit());
     if limit == 0 {
         restarts > 0
@@ -436,17 +439,17 @@ fn is_index_failed(ctx: &Ctx<'_>, p: &PodRecord, limit: i32) -> bool {
 /// Upstream `getPodsWithDelayedDeletionPerIndex`: per pending index, the
 /// latest failed pod keeps its finalizer until its replacement exists.
 fn pods_with_delayed_deletion<'a>(ctx: &Ctx<'a>) -> BTreeMap<i32, &'a PodRecord> {
-    let active_indexes: BTreeSet<i32> = ctx.active.iter().filter_map(|p| p.index).collect();
+    let active_indexes = &ctx.input.index.active_indexes;
     let failed = ctx.failed_indexes.clone().unwrap_or_default();
     let mut result: BTreeMap<i32, &'a PodRecord> = BTreeMap::new();
-    for p in &ctx.pods {
+    for p in &ctx.fresh {
         if !ctx.countable(p) || !p.considered_failed(ctx.only_replace_failed()) {
             continue;
         }
         let Some(i) = ctx.valid_index(p) else {
             continue;
         };
-        if ctx.succeeded_indexes.contains(i) || failed.contains(i) || active_indexes.contains(&i) {
+        if ctx.succeeded_indexes.contains(i) || failed.contains(i) || active_indexes.contains(i) {
             continue;
         }
         match result.get(&i) {
@@ -454,7 +457,7 @@ fn pods_with_delayed_deletion<'a>(ctx: &Ctx<'a>) -> BTreeMap<i32, &'a PodRecord>
                 if !(last.absolute_failure_count() <= p.absolute_failure_count()
                     && p.finish_time() >= last.finish_time()) => {}
             _ => {
-                result.insert(i, p);
+                result.insert(i, *p);
             }
         }
     }
@@ -493,9 +496,9 @@ fn update_suspended_condition(status: &mut JobStatus, suspended: bool, now: Date
 fn manage_job(ctx: &mut Ctx<'_>) -> i32 {
     let job = ctx.job();
     let now = ctx.input.now;
-    let active = to_i32(ctx.active.len());
+    let active = ctx.active_count;
     if job.is_suspended() {
-        let all = ctx.active.len();
+        let all = ctx.input.index.active.len();
         let doomed = active_pods_for_removal(ctx, all);
         ctx.out.backoff_wake = None;
         return active - delete_job_pods(ctx, doomed, DeleteReason::Suspended);
@@ -574,6 +577,7 @@ fn manage_job(ctx: &mut Ctx<'_>) -> i32 {
             index,
             predecessor,
             &mut ctx.out.names_issued,
+            &ctx.out.created,
             slow_start_batch(n),
         );
         ctx.out
@@ -628,75 +632,80 @@ fn delete_job_pods(
 
 /// Upstream `activePodsForRemoval`: for Indexed Jobs every pod with a
 /// missing, out-of-range or duplicated index first, then the least valuable
-/// pods until `rm_at_least` are chosen.
+/// pods until `rm_at_least` are chosen. Reads the index's ordered sets, so
+/// the cost is proportional to the pods chosen, not to all pods.
 fn active_pods_for_removal<'a>(
     ctx: &Ctx<'a>,
     rm_at_least: usize,
 ) -> Vec<(&'a PodRecord, DeleteReason)> {
+    let index = ctx.input.index;
     let mut rm: Vec<(&'a PodRecord, DeleteReason)> = Vec::new();
-    let mut left: Vec<&'a PodRecord> = Vec::new();
     if ctx.job().is_indexed() {
         let completions = ctx.completions();
-        let mut by_index: BTreeMap<i32, Vec<&'a PodRecord>> = BTreeMap::new();
-        for p in &ctx.active {
-            match p.index {
-                Some(i) if i < completions => by_index.entry(i).or_default().push(p),
-                _ => rm.push((p, DeleteReason::InvalidIndex)),
+        for p in ctx.records(index.active_without_index.iter()) {
+            rm.push((p, DeleteReason::InvalidIndex));
+        }
+        for i in index.duplicate_indexes.range(..completions) {
+            if let Some(group) = index.active_by_index.get(i) {
+                // The most valuable pod of the index (the last) stays.
+                let extra = group.len().saturating_sub(1);
+                for (_, name) in group.iter().take(extra) {
+                    rm.extend(ctx.record(name).map(|p| (p, DeleteReason::DuplicateIndex)));
+                }
             }
         }
-        for (_, mut group) in by_index {
-            group.sort_by(|a, b| PodRecord::removal_order(a, b));
-            let keep = group.pop();
-            rm.extend(group.into_iter().map(|p| (p, DeleteReason::DuplicateIndex)));
-            left.extend(keep);
+        for (_, group) in index.active_by_index.range(completions..) {
+            for (_, name) in group {
+                rm.extend(ctx.record(name).map(|p| (p, DeleteReason::InvalidIndex)));
+            }
         }
-    } else {
-        left = ctx.active.clone();
     }
     if rm.len() < rm_at_least {
-        left.sort_by(|a, b| PodRecord::removal_order(a, b));
+        let chosen: BTreeSet<&str> = rm.iter().map(|(p, _)| p.name.as_str()).collect();
         let more = rm_at_least - rm.len();
-        rm.extend(
-            left.into_iter()
-                .take(more)
-                .map(|p| (p, DeleteReason::TooManyActive)),
-        );
+        let extra: Vec<_> = index
+            .removal
+            .iter()
+            .filter(|(_, name)| !chosen.contains(name.as_str()))
+            .take(more)
+            .filter_map(|(_, name)| ctx.record(name))
+            .map(|p| (p, DeleteReason::TooManyActive))
+            .collect();
+        rm.extend(extra);
     }
     rm
 }
 
 /// Upstream `firstPendingIndexes`: the lowest `count` indexes below
 /// completions that are not succeeded, active, failed, or (when only failed
-/// pods are replaced) terminating.
+/// pods are replaced) terminating. Each candidate is found by skipping whole
+/// runs of the interval sets rather than walking indexes one by one.
 fn first_pending_indexes(ctx: &Ctx<'_>, count: usize) -> Vec<i32> {
     let completions = ctx.completions();
-    let mut taken = ctx.succeeded_indexes.clone();
-    for p in &ctx.active {
-        if let Some(i) = p.index {
-            taken.insert(i);
-        }
-    }
-    if ctx.only_replace_failed() {
-        for p in ctx.pods.iter().filter(|p| p.is_terminating()) {
-            if let Some(i) = p.index {
-                taken.insert(i);
-            }
-        }
-    }
-    if let Some(failed) = &ctx.failed_indexes {
-        for (f, l) in failed.runs() {
-            taken.insert_range(f, l);
-        }
-    }
+    let index = ctx.input.index;
+    let empty = IndexSet::new();
+    let sets: [&IndexSet; 4] = [
+        &ctx.succeeded_indexes,
+        &index.active_indexes,
+        if ctx.only_replace_failed() {
+            &index.terminating_indexes
+        } else {
+            &empty
+        },
+        ctx.failed_indexes.as_ref().unwrap_or(&empty),
+    ];
     let mut result = Vec::with_capacity(count);
     let mut candidate = 0;
-    while result.len() < count {
-        candidate = taken.first_absent_from(candidate);
-        if candidate >= completions {
-            break;
+    while result.len() < count && candidate < completions {
+        let next = sets
+            .iter()
+            .fold(candidate, |c, set| set.first_absent_from(c));
+        if next != candidate {
+            candidate = next;
+            continue;
         }
         result.push(candidate);
-        candidate += 1;
+        candidate = candidate.saturating_add(1);
     }
     result
 }
@@ -708,15 +717,32 @@ fn track_and_finish(ctx: &mut Ctx<'_>, mut status: JobStatus) {
     let now = ctx.input.now;
     let indexed = job.is_indexed();
     let removed_now: BTreeSet<String> = ctx.out.finalizers_removed.iter().cloned().collect();
-    let mut with_finalizer: BTreeSet<&str> = ctx
-        .pods
+    let index = ctx.input.index;
+    let pods = ctx.input.pods;
+    // Whether a UID's pod still carries the finalizer after this sync's
+    // earlier removals (upstream `uidsWithFinalizer`, asked per UID).
+    let mut removed_uids: BTreeSet<String> = removed_now
         .iter()
-        .filter(|p| p.finalizer && !removed_now.contains(&p.name))
-        .map(|p| p.uid.as_str())
+        .filter_map(|n| pods.get(n).map(|p| p.uid.clone()))
         .collect();
-    clean_uncounted(&mut status, &with_finalizer);
+    let has_finalizer = |uid: &str, removed: &BTreeSet<String>| {
+        !removed.contains(uid)
+            && index
+                .uid_to_name
+                .get(uid)
+                .and_then(|n| pods.get(n))
+                .is_some_and(|p| p.finalizer)
+    };
+    clean_uncounted(&mut status, |uid| has_finalizer(uid, &removed_uids));
 
-    let mut order = ctx.pods.clone();
+    // Only pods that may lose their finalizer matter: normally the fresh
+    // ones; every pod with the finalizer when the Job is being deleted or
+    // finishing (a one-time pass: they are all released in it).
+    let mut order = if job.is_being_deleted() || ctx.finished.is_some() {
+        ctx.records(index.with_finalizer.iter())
+    } else {
+        ctx.fresh.clone()
+    };
     if indexed {
         order.sort_by_key(|p| (p.index.map_or(-1, i64::from), p.seq));
     }
@@ -808,14 +834,14 @@ fn track_and_finish(ctx: &mut Ctx<'_>, mut status: JobStatus) {
         ctx.out.actions.push(Action::UpdateStatus(status.clone()));
     }
     for p in &to_remove {
-        with_finalizer.remove(p.uid.as_str());
+        removed_uids.insert(p.uid.clone());
         ctx.out.actions.push(Action::RemoveFinalizer {
             name: p.name.clone(),
             uid: p.uid.clone(),
         });
         ctx.out.finalizers_removed.push(p.name.clone());
     }
-    clean_uncounted(&mut status, &with_finalizer);
+    clean_uncounted(&mut status, |uid| has_finalizer(uid, &removed_uids));
 
     if !reached_max {
         if let Some(c) = finished {
@@ -869,19 +895,15 @@ fn can_remove_finalizer(ctx: &Ctx<'_>, p: &PodRecord, considered_failed: bool) -
 
 /// Upstream `cleanUncountedPodsWithoutFinalizers`: UIDs whose pod no longer
 /// carries the finalizer (or is gone) move into the counters.
-fn clean_uncounted(status: &mut JobStatus, with_finalizer: &BTreeSet<&str>) {
+fn clean_uncounted(status: &mut JobStatus, has_finalizer: impl Fn(&str) -> bool) {
     let uncounted = status
         .uncounted_terminated_pods
         .get_or_insert_with(UncountedTerminatedPods::default);
     let before_s = uncounted.succeeded.len();
-    uncounted
-        .succeeded
-        .retain(|uid| with_finalizer.contains(uid.as_str()));
+    uncounted.succeeded.retain(|uid| has_finalizer(uid));
     let moved_s = before_s - uncounted.succeeded.len();
     let before_f = uncounted.failed.len();
-    uncounted
-        .failed
-        .retain(|uid| with_finalizer.contains(uid.as_str()));
+    uncounted.failed.retain(|uid| has_finalizer(uid));
     let moved_f = before_f - uncounted.failed.len();
     status.succeeded = status.succeeded.saturating_add(to_i32(moved_s));
     status.failed = status.failed.saturating_add(to_i32(moved_f));
