@@ -310,8 +310,10 @@ impl JobController {
 
     /// The Job's spec or metadata changed (suspend/resume, parallelism,
     /// completions of an elastic Indexed Job, activeDeadlineSeconds, a
-    /// deletion timestamp, …). The change must have been validated as an
-    /// update ([`ValidJob::update`]). Reconciles.
+    /// deletion timestamp, …). Pass a user's change validated as an update
+    /// ([`ValidJob::update`]), or the Job as a watch delivers it
+    /// ([`ValidJob::from_stored`]; that is how a deletion timestamp, which
+    /// only the API server sets, arrives). Reconciles.
     pub fn handle_spec_change(
         &mut self,
         now: DateTime<Utc>,
