@@ -11,7 +11,7 @@ use job_controller::api::{
 use job_controller::{Action, JobController, PodEvent, ValidJob, parse_job};
 
 /// A running Job with `n` active pods, all observed Running.
-fn running_job(n: usize, completions: usize) -> (JobController, Vec<Pod>) {
+fn running_job(n: usize, completions: usize, reference: bool) -> (JobController, Vec<Pod>) {
     let mut job = parse_job(&format!(
         "metadata: {{name: bench, namespace: default, uid: b1}}
 spec:
@@ -29,7 +29,12 @@ spec:
         .with_ymd_and_hms(2025, 1, 1, 0, 0, 0)
         .single()
         .expect("valid time");
-    let mut ctl = JobController::new(ValidJob::create(job).expect("valid"), t0);
+    let valid = ValidJob::create(job).expect("valid");
+    let mut ctl = if reference {
+        new_reference(valid, t0)
+    } else {
+        JobController::new(valid, t0)
+    };
     // Upstream creates at most 500 pods per sync: acknowledge until quiet.
     let mut pods = Vec::new();
     while let Some(action) = ctl.poll_action() {
@@ -46,6 +51,16 @@ spec:
         }
     }
     (ctl, pods)
+}
+
+#[cfg(feature = "reference")]
+fn new_reference(job: ValidJob, now: DateTime<Utc>) -> JobController {
+    JobController::new_reference(job, now)
+}
+
+#[cfg(not(feature = "reference"))]
+fn new_reference(_: ValidJob, _: DateTime<Utc>) -> JobController {
+    unreachable!("the reference model needs the `reference` feature")
 }
 
 fn succeeded(pod: &mut Pod, at: DateTime<Utc>) {
@@ -72,9 +87,25 @@ fn succeeded(pod: &mut Pod, at: DateTime<Utc>) {
 /// replacement is observed, the finished pod disappears. Per iteration that
 /// is three events and three reconciles.
 fn steady_state(c: &mut Criterion) {
-    let mut group = c.benchmark_group("steady_state_success_replace");
-    for n in [100usize, 1_000, 10_000, 100_000] {
-        let (mut ctl, pods) = running_job(n, 1_000_000_000);
+    bench_steady_state(
+        c,
+        "steady_state_success_replace",
+        &[100, 1_000, 10_000, 100_000],
+        false,
+    );
+    #[cfg(feature = "reference")]
+    bench_steady_state(
+        c,
+        "reference_model_success_replace",
+        &[100, 1_000, 10_000],
+        true,
+    );
+}
+
+fn bench_steady_state(c: &mut Criterion, name: &str, sizes: &[usize], reference: bool) {
+    let mut group = c.benchmark_group(name);
+    for &n in sizes {
+        let (mut ctl, pods) = running_job(n, 1_000_000_000, reference);
         let mut running: std::collections::VecDeque<Pod> = pods.into();
         let mut now = Utc
             .with_ymd_and_hms(2025, 1, 1, 0, 1, 0)

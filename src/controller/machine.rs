@@ -71,6 +71,31 @@ impl Timers {
 /// order; then ask `poll_timeout` when to call `handle_timeout`. Every call
 /// takes `now`; the machine never reads a clock. Each `handle_*` call
 /// reconciles once, as upstream's `syncJob` does after an event.
+///
+/// Cost: each event and the reconcile after it cost O(log n) in the number
+/// of pods (plus the size of what is written: the status, the pods acted
+/// on). The machine keeps incremental aggregates — active, ready and
+/// terminating counts, the pods in upstream's deletion order, per-index
+/// occupancy, the finished pods not yet counted — updated as each pod
+/// changes, and the reconcile reads only those.
+///
+/// Where upstream behaves oddly the machine follows it:
+/// - while a replacement waits for the pod-failure backoff, the status
+///   reports `active: 0` even if pods are running (`manageJob` returns 0 on
+///   that path);
+/// - a Job resumed after its deadline window ran out while suspended fails
+///   at once with `DeadlineExceeded`, and its `Suspended=True` condition
+///   stays (the deadline is checked before the resume is processed);
+/// - pods someone else deletes count as failed as soon as they are
+///   terminating (default `podReplacementPolicy: TerminatingOrFailed`),
+///   even if they would have succeeded;
+/// - pods killed because the Job met its success criteria are not counted
+///   as failed in that reconcile, pods killed on the failure path are;
+/// - once the Job is being deleted every pod's finalizer is released at
+///   once, running pods uncounted, so later outcomes change no counter;
+/// - the re-creation backoff lives in memory only: [`restore`](Self::restore)
+///   forgets it unless given back with
+///   [`restore_with_backoff`](Self::restore_with_backoff).
 #[derive(Debug, Clone)]
 pub struct JobController {
     pub(crate) job: ValidJob,
