@@ -230,11 +230,10 @@ impl IndexSet {
     /// Number of indexes of this set that are in `first..=last`.
     pub fn count_in(&self, first: i32, last: i32) -> u64 {
         let mut n = 0;
-        if let Some((f, l)) = self.runs.range(..first).next_back().map(|(f, l)| (*f, *l)) {
+        if let Some(l) = self.runs.range(..first).next_back().map(|(_, l)| *l) {
             if l >= first {
                 n += run_len(first, l.min(last));
             }
-            let _ = f;
         }
         for (f, l) in self.runs.range(first..=last.max(first)) {
             n += run_len(*f, (*l).min(last));

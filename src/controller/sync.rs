@@ -206,7 +206,6 @@ pub(crate) fn sync_job(input: &SyncInput<'_>) -> SyncOutput {
     decide_terminal(&mut ctx, &status);
 
     let mut active_count = ctx.active_count;
-    let mut suspend_changed = false;
     if ctx.finished.is_some() {
         // Upstream deleteActivePods: every active pod, finalizers kept.
         let mut deleted_ready = 0;
@@ -248,10 +247,10 @@ pub(crate) fn sync_job(input: &SyncInput<'_>) -> SyncOutput {
                 now,
             ));
         } else if manage_ran {
-            suspend_changed = update_suspended_condition(&mut status, job.is_suspended(), now);
+            // Whether it changed shows in the status comparison below.
+            update_suspended_condition(&mut status, job.is_suspended(), now);
         }
     }
-    let _ = suspend_changed; // status equality below covers it
 
     status.active = active_count;
     status.ready = Some(ctx.ready);
@@ -466,7 +465,7 @@ fn pods_with_delayed_deletion<'a>(ctx: &Ctx<'a>) -> BTreeMap<i32, &'a PodRecord>
 
 /// Suspended condition after a sync that ran manageJob: True while
 /// suspended; flipped to False on resume, which restarts `startTime`.
-fn update_suspended_condition(status: &mut JobStatus, suspended: bool, now: DateTime<Utc>) -> bool {
+fn update_suspended_condition(status: &mut JobStatus, suspended: bool, now: DateTime<Utc>) {
     if suspended {
         ensure_condition(
             &mut status.conditions,
@@ -475,20 +474,16 @@ fn update_suspended_condition(status: &mut JobStatus, suspended: bool, now: Date
             cond::REASON_JOB_SUSPENDED,
             "Job suspended",
             now,
-        )
-    } else {
-        let changed = ensure_condition(
-            &mut status.conditions,
-            JobConditionType::Suspended,
-            ConditionStatus::False,
-            cond::REASON_JOB_RESUMED,
-            "Job resumed",
-            now,
         );
-        if changed {
-            status.start_time = Some(now);
-        }
-        changed
+    } else if ensure_condition(
+        &mut status.conditions,
+        JobConditionType::Suspended,
+        ConditionStatus::False,
+        cond::REASON_JOB_RESUMED,
+        "Job resumed",
+        now,
+    ) {
+        status.start_time = Some(now);
     }
 }
 

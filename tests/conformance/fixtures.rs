@@ -308,7 +308,6 @@ fn compare_conditions(want: &Y, status: &JobStatus, diffs: &mut Vec<String>) {
         .unwrap_or_default();
     let render =
         |c: &job_controller::api::JobCondition| format!("{}={}({})", c.type_, c.status, c.reason);
-    let got: Vec<String> = status.conditions.iter().map(render).collect();
     let ok = wanted.len() == status.conditions.len()
         && wanted.iter().zip(&status.conditions).all(|(w, c)| {
             get(w, "type").map(str_of).as_deref() == Some(c.type_.as_str())
@@ -336,7 +335,6 @@ fn compare_conditions(want: &Y, status: &JobStatus, diffs: &mut Vec<String>) {
             .iter()
             .map(|c| format!("{} {:?}", render(c), c.message))
             .collect();
-        let _ = got;
         diffs.push(format!(
             "status.conditions: want {want_s:?}, got {got_msgs:?}"
         ));

@@ -256,7 +256,7 @@ fn spec_change(world: &World, patch: &Y) -> Result<ValidJob, String> {
         .map_err(|e| format!("spec change rejected: {e}"))
 }
 
-fn check_step(world: &World, expect: &Y, log: &StepLog, now: DateTime<Utc>) -> Vec<String> {
+fn check_step(world: &World, expect: &Y, log: &StepLog) -> Vec<String> {
     let mut diffs = Vec::new();
     if let Some(w) = get(expect, "creations").and_then(Y::as_u64) {
         if w != log.created.len() as u64 {
@@ -327,7 +327,6 @@ fn check_step(world: &World, expect: &Y, log: &StepLog, now: DateTime<Utc>) -> V
             diffs.push(format!("deleteJob: want {w}, got {}", log.delete_job));
         }
     }
-    let _ = now;
     diffs
 }
 
@@ -383,7 +382,7 @@ pub fn run_case(case: &Y) -> Result<(), String> {
         }
         world.drain(now, &mut log).map_err(fail)?;
         if let Some(expect) = get(step, "expect") {
-            let diffs = check_step(&world, expect, &log, now);
+            let diffs = check_step(&world, expect, &log);
             if !diffs.is_empty() {
                 return Err(fail(diffs.join("; ")));
             }
