@@ -4,11 +4,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use job_controller::api::{
-    ConditionStatus, ContainerState, ContainerStateTerminated, ContainerStatus, Pod, PodCondition,
-    PodPhase, PodStatus, Value, keys,
-};
-use job_controller::{Action, JobController, PodEvent, ValidJob};
+use job_controller::api::ConditionStatus;
+use job_controller::sim::{Cluster, pod};
+use job_controller::{JobController, ValidJob};
 use serde_yaml::Value as Y;
 
 use super::fixtures::{self, get, str_of};
@@ -23,9 +21,9 @@ struct StepLog {
 
 struct World {
     ctl: JobController,
+    /// The API server: pods as the API holds them.
+    cluster: Cluster,
     start: DateTime<Utc>,
-    /// Pods as the API holds them, by name.
-    pods: BTreeMap<String, Pod>,
     /// p1, p2, … in creation order.
     created_order: Vec<String>,
     /// Latest pod per index.
@@ -33,56 +31,23 @@ struct World {
 }
 
 impl World {
-    /// Carries out every queued action, acknowledging creations (pending)
-    /// and deletions (terminating) at once, until the machine is quiet.
+    /// Lets the cluster carry out every queued action (creations reported
+    /// Pending, deletions terminating, at once) until the machine is quiet.
     fn drain(&mut self, now: DateTime<Utc>, log: &mut StepLog) -> Result<(), String> {
-        let mut guard = 0;
-        while let Some(action) = self.ctl.poll_action() {
-            guard += 1;
-            if guard > 100_000 {
-                return Err("the controller never went quiet".into());
+        let settled = self
+            .cluster
+            .settle(&mut self.ctl, now)
+            .map_err(|e| e.to_string())?;
+        for (name, index) in settled.created {
+            self.created_order.push(name.clone());
+            if let Some(i) = index {
+                self.by_index.insert(i, name.clone());
             }
-            match action {
-                Action::CreatePod(p) => {
-                    let mut pod = p.pod;
-                    let name = pod.metadata.name.clone();
-                    pod.metadata.uid = name.clone();
-                    pod.metadata.creation_timestamp = Some(now);
-                    pod.status = Some(PodStatus {
-                        phase: Some(PodPhase::Pending),
-                        ..Default::default()
-                    });
-                    self.created_order.push(name.clone());
-                    if let Some(i) = p.index {
-                        self.by_index.insert(i, name.clone());
-                    }
-                    log.created.push((name.clone(), p.index));
-                    self.pods.insert(name, pod.clone());
-                    self.ctl
-                        .handle_pod(now, PodEvent::Observed(pod))
-                        .map_err(|e| e.to_string())?;
-                }
-                Action::DeletePod { name, .. } => {
-                    log.deleted.push(name.clone());
-                    if let Some(pod) = self.pods.get_mut(&name) {
-                        pod.metadata.deletion_timestamp.get_or_insert(now);
-                        let pod = pod.clone();
-                        self.ctl
-                            .handle_pod(now, PodEvent::Observed(pod))
-                            .map_err(|e| e.to_string())?;
-                    }
-                }
-                Action::RemoveFinalizer { name, .. } => {
-                    if let Some(pod) = self.pods.get_mut(&name) {
-                        pod.metadata
-                            .finalizers
-                            .retain(|f| f != keys::JOB_TRACKING_FINALIZER);
-                    }
-                }
-                Action::DeleteJob { .. } => log.delete_job = true,
-                _ => {}
-            }
+            log.created.push((name, index));
         }
+        log.deleted
+            .extend(settled.deleted.into_iter().map(|(name, _)| name));
+        log.delete_job |= settled.job_deleted;
         Ok(())
     }
 
@@ -111,118 +76,60 @@ impl World {
     }
 }
 
-fn set_condition(status: &mut PodStatus, type_: &str, value: ConditionStatus, at: DateTime<Utc>) {
-    status.conditions.retain(|c| c.type_ != type_);
-    status.conditions.push(PodCondition {
-        type_: type_.into(),
-        status: value,
-        last_transition_time: Some(at),
-        reason: None,
-        message: None,
-    });
-}
-
-fn terminated(name: &str, code: i32, at: DateTime<Utc>) -> ContainerStatus {
-    ContainerStatus {
-        name: name.into(),
-        state: Some(ContainerState {
-            terminated: Some(ContainerStateTerminated {
-                exit_code: code,
-                finished_at: Some(at),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-/// Applies a pod event to the runner's copy of the pod; returns the event
-/// for the machine.
-fn pod_event(world: &mut World, step: &Y, at: DateTime<Utc>) -> Result<PodEvent, String> {
+/// Applies a step's pod event through the cluster (FORMAT.md's events).
+fn pod_event(world: &mut World, step: &Y, at: DateTime<Utc>) -> Result<(), String> {
     let label = get(step, "pod").map(str_of).unwrap_or_default();
     let name = world.resolve(&label)?;
     let event = get(step, "event").map(str_of).unwrap_or_default();
-    if event == "deleted" {
-        world.pods.remove(&name);
-        return Ok(PodEvent::Gone { name });
-    }
-    let pod = world
-        .pods
-        .get_mut(&name)
-        .ok_or_else(|| format!("pod {label} is gone"))?;
-    let containers: Vec<String> = pod.spec.containers.iter().map(|c| c.name.clone()).collect();
-    let status = pod.status.get_or_insert_with(PodStatus::default);
-    let running = |n: &String| ContainerStatus {
-        name: n.clone(),
-        state: Some(ContainerState {
-            running: Some(Value::Map(BTreeMap::new())),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    match event.as_str() {
-        "pending" => status.phase = Some(PodPhase::Pending),
-        "running" => {
-            status.phase = Some(PodPhase::Running);
-            if status.container_statuses.is_empty() {
-                status.container_statuses = containers.iter().map(running).collect();
-            }
-        }
-        "ready" => {
-            status.phase = Some(PodPhase::Running);
-            set_condition(status, "Ready", ConditionStatus::True, at);
-        }
-        "unready" => set_condition(status, "Ready", ConditionStatus::False, at),
-        "succeeded" => {
-            status.phase = Some(PodPhase::Succeeded);
-            status.container_statuses = containers.iter().map(|c| terminated(c, 0, at)).collect();
-            set_condition(status, "Ready", ConditionStatus::False, at);
-        }
+    let World { ctl, cluster, .. } = world;
+    let known = match event.as_str() {
+        "deleted" => cluster.remove(ctl, at, &name).map(|_| true),
+        "pending" => cluster.update(ctl, at, &name, pod::pending),
+        "running" => cluster.update(ctl, at, &name, pod::running),
+        "ready" => cluster.update(ctl, at, &name, |p| pod::ready(p, true, at)),
+        "unready" => cluster.update(ctl, at, &name, |p| pod::ready(p, false, at)),
+        "succeeded" => cluster.update(ctl, at, &name, |p| pod::succeeded(p, at)),
         "failed" => {
-            status.phase = Some(PodPhase::Failed);
             let code = get(step, "exitCode").and_then(Y::as_i64).unwrap_or(1) as i32;
-            let target = get(step, "container")
-                .map(str_of)
-                .unwrap_or_else(|| containers.first().cloned().unwrap_or_default());
-            status.container_statuses = containers
-                .iter()
-                .map(|c| terminated(c, if *c == target { code } else { 0 }, at))
-                .collect();
-            if let Some(Y::Sequence(conds)) = get(step, "conditions") {
-                for c in conds {
-                    let value: ConditionStatus = get(c, "status")
-                        .map(str_of)
-                        .as_deref()
-                        .unwrap_or("True")
-                        .into();
-                    status.conditions.push(PodCondition {
-                        type_: get(c, "type").map(str_of).unwrap_or_default(),
-                        status: value,
-                        last_transition_time: Some(at),
-                        reason: get(c, "reason").map(str_of),
-                        message: None,
-                    });
+            let container = get(step, "container").map(str_of);
+            let conditions: Vec<(String, ConditionStatus, Option<String>)> =
+                match get(step, "conditions") {
+                    Some(Y::Sequence(conds)) => conds
+                        .iter()
+                        .map(|c| {
+                            (
+                                get(c, "type").map(str_of).unwrap_or_default(),
+                                get(c, "status")
+                                    .map(str_of)
+                                    .as_deref()
+                                    .unwrap_or("True")
+                                    .into(),
+                                get(c, "reason").map(str_of),
+                            )
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                };
+            cluster.update(ctl, at, &name, |p| {
+                pod::failed(p, code, container.as_deref(), at);
+                for (type_, status, reason) in conditions {
+                    pod::add_condition(p, &type_, status, reason, at);
                 }
-            }
-            set_condition(status, "Ready", ConditionStatus::False, at);
+            })
         }
         "restarted" => {
-            status.phase = Some(PodPhase::Running);
             let n = get(step, "restartCount").and_then(Y::as_i64).unwrap_or(1) as i32;
-            if status.container_statuses.is_empty() {
-                status.container_statuses = containers.iter().map(running).collect();
-            }
-            if let Some(first) = status.container_statuses.first_mut() {
-                first.restart_count = n;
-            }
+            cluster.update(ctl, at, &name, |p| pod::restarted(p, n))
         }
-        "terminating" => {
-            pod.metadata.deletion_timestamp.get_or_insert(at);
-        }
+        "terminating" => cluster.update(ctl, at, &name, |p| pod::terminating(p, at)),
         other => return Err(format!("unknown pod event {other:?}")),
     }
-    Ok(PodEvent::Observed(pod.clone()))
+    .map_err(|e| e.to_string())?;
+    if known {
+        Ok(())
+    } else {
+        Err(format!("pod {label} is gone"))
+    }
 }
 
 fn merge_patch(target: &mut Y, patch: &Y) {
@@ -350,8 +257,8 @@ pub fn run_case(case: &Y) -> Result<(), String> {
         .ok_or("case has no steps")?;
     let mut world = World {
         ctl: JobController::new(valid, start),
+        cluster: Cluster::new(),
         start,
-        pods: BTreeMap::new(),
         created_order: Vec::new(),
         by_index: BTreeMap::new(),
     };
@@ -367,11 +274,7 @@ pub fn run_case(case: &Y) -> Result<(), String> {
                 .map_err(|e| fail(e.to_string()))?;
             world.drain(now, &mut log).map_err(fail)?;
             if get(step, "pod").is_some() {
-                let event = pod_event(&mut world, step, now).map_err(fail)?;
-                world
-                    .ctl
-                    .handle_pod(now, event)
-                    .map_err(|e| fail(e.to_string()))?;
+                pod_event(&mut world, step, now).map_err(fail)?;
             } else if let Some(patch) = get(step, "spec") {
                 let job = spec_change(&world, patch).map_err(fail)?;
                 world

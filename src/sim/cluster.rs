@@ -1,0 +1,145 @@
+//! The API server's part: pods as the API holds them, and the controller's
+//! actions carried out on them.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::api::{JobStatus, Pod, keys};
+use crate::controller::{Action, DeleteReason, JobController, MachineError, PodEvent};
+
+/// What one [`Cluster::settle`] carried out.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Settled {
+    /// Pods created, in the order asked, with their completion index.
+    pub created: Vec<(String, Option<i32>)>,
+    /// Pods whose deletion was asked (each now terminating), and why.
+    pub deleted: Vec<(String, DeleteReason)>,
+    /// Pods whose tracking finalizer was removed.
+    pub finalizers_removed: Vec<String>,
+    /// Status writes, oldest first.
+    pub statuses: Vec<JobStatus>,
+    /// Whether the controller asked for the Job to be deleted.
+    pub job_deleted: bool,
+}
+
+/// Pods as the API server holds them.
+#[derive(Debug, Clone, Default)]
+pub struct Cluster {
+    pods: BTreeMap<String, Pod>,
+    uids_issued: u64,
+}
+
+impl Cluster {
+    /// An empty cluster.
+    pub fn new() -> Cluster {
+        Cluster::default()
+    }
+
+    /// A pod by name.
+    pub fn pod(&self, name: &str) -> Option<&Pod> {
+        self.pods.get(name)
+    }
+
+    /// Every pod, by name.
+    pub fn pods(&self) -> &BTreeMap<String, Pod> {
+        &self.pods
+    }
+
+    /// Changes a pod (see [`super::pod`]) and reports it to the controller.
+    /// Returns `Ok(false)` if there is no such pod.
+    pub fn update(
+        &mut self,
+        ctl: &mut JobController,
+        now: DateTime<Utc>,
+        name: &str,
+        change: impl FnOnce(&mut Pod),
+    ) -> Result<bool, MachineError> {
+        let Some(pod) = self.pods.get_mut(name) else {
+            return Ok(false);
+        };
+        change(pod);
+        let pod = pod.clone();
+        ctl.handle_pod(now, PodEvent::Observed(pod))?;
+        Ok(true)
+    }
+
+    /// Reports a pod's current state to the controller again.
+    pub fn report(
+        &self,
+        ctl: &mut JobController,
+        now: DateTime<Utc>,
+        name: &str,
+    ) -> Result<(), MachineError> {
+        match self.pods.get(name) {
+            Some(pod) => ctl.handle_pod(now, PodEvent::Observed(pod.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Removes a pod from the API and tells the controller.
+    pub fn remove(
+        &mut self,
+        ctl: &mut JobController,
+        now: DateTime<Utc>,
+        name: &str,
+    ) -> Result<Option<Pod>, MachineError> {
+        let removed = self.pods.remove(name);
+        ctl.handle_pod(
+            now,
+            PodEvent::Gone {
+                name: name.to_owned(),
+            },
+        )?;
+        Ok(removed)
+    }
+
+    /// Carries out every action the controller has queued, as the API server
+    /// would, until it is quiet: a created pod is stored (with a fresh UID
+    /// and creation time) and reported back as Pending at once, a deleted
+    /// pod gets its deletion timestamp and is reported terminating at once,
+    /// a finalizer removal is applied. Reports feed new actions, which are
+    /// carried out too.
+    pub fn settle(
+        &mut self,
+        ctl: &mut JobController,
+        now: DateTime<Utc>,
+    ) -> Result<Settled, MachineError> {
+        let mut settled = Settled::default();
+        while let Some(action) = ctl.poll_action() {
+            match action {
+                Action::CreatePod(p) => {
+                    let mut pod = p.pod;
+                    let name = pod.metadata.name.clone();
+                    self.uids_issued += 1;
+                    pod.metadata.uid = format!("{name}-{}", self.uids_issued);
+                    pod.metadata.creation_timestamp = Some(now);
+                    super::pod::pending(&mut pod);
+                    settled.created.push((name.clone(), p.index));
+                    self.pods.insert(name.clone(), pod);
+                    self.report(ctl, now, &name)?;
+                }
+                Action::DeletePod { name, reason } => {
+                    settled.deleted.push((name.clone(), reason));
+                    if let Some(pod) = self.pods.get_mut(&name) {
+                        if pod.metadata.deletion_timestamp.is_none() {
+                            pod.metadata.deletion_timestamp = Some(now);
+                        }
+                        self.report(ctl, now, &name)?;
+                    }
+                }
+                Action::RemoveFinalizer { name, .. } => {
+                    if let Some(pod) = self.pods.get_mut(&name) {
+                        pod.metadata
+                            .finalizers
+                            .retain(|f| f != keys::JOB_TRACKING_FINALIZER);
+                    }
+                    settled.finalizers_removed.push(name);
+                }
+                Action::UpdateStatus(status) => settled.statuses.push(status),
+                Action::DeleteJob { .. } => settled.job_deleted = true,
+            }
+        }
+        Ok(settled)
+    }
+}

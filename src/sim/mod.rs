@@ -1,0 +1,16 @@
+//! Simulation at the edge of the crate: a stand-in for the API server and
+//! the kubelets around one [`JobController`](crate::JobController), so a Job
+//! can run end to end without a cluster.
+//!
+//! - [`Cluster`] plays the API server: it holds the pods, carries out the
+//!   controller's actions and reports the results back, as a watch would.
+//! - [`pod`] changes a pod the way a kubelet would (running, ready,
+//!   succeeded, failed with an exit code, restarted).
+//! - [`Simulation`] adds a clock and seeded pod lifetimes on top.
+
+mod cluster;
+pub mod pod;
+mod simulation;
+
+pub use cluster::{Cluster, Settled};
+pub use simulation::{LogEntry, Outcome, PodBehaviour, Simulation};

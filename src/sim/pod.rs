@@ -1,0 +1,148 @@
+//! Changing a pod's status as a kubelet would. Each function edits the pod
+//! in place; report it to the controller afterwards
+//! ([`Cluster::report`](super::Cluster::report)).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::api::{
+    ConditionStatus, ContainerState, ContainerStateTerminated, ContainerStatus, Pod, PodCondition,
+    PodPhase, PodStatus, Value,
+};
+
+fn status(pod: &mut Pod) -> &mut PodStatus {
+    pod.status.get_or_insert_with(PodStatus::default)
+}
+
+fn container_names(pod: &Pod) -> Vec<String> {
+    pod.spec.containers.iter().map(|c| c.name.clone()).collect()
+}
+
+/// Sets (replacing any of the same type) a pod condition.
+pub fn set_condition(pod: &mut Pod, type_: &str, value: ConditionStatus, at: DateTime<Utc>) {
+    let s = status(pod);
+    s.conditions.retain(|c| c.type_ != type_);
+    s.conditions.push(PodCondition {
+        type_: type_.to_owned(),
+        status: value,
+        last_transition_time: Some(at),
+        reason: None,
+        message: None,
+    });
+}
+
+/// Adds a condition with a reason, such as
+/// `DisruptionTarget=True (PreemptionByScheduler)`.
+pub fn add_condition(
+    pod: &mut Pod,
+    type_: &str,
+    value: ConditionStatus,
+    reason: Option<String>,
+    at: DateTime<Utc>,
+) {
+    status(pod).conditions.push(PodCondition {
+        type_: type_.to_owned(),
+        status: value,
+        last_transition_time: Some(at),
+        reason,
+        message: None,
+    });
+}
+
+fn running_container(name: &str) -> ContainerStatus {
+    ContainerStatus {
+        name: name.to_owned(),
+        state: Some(ContainerState {
+            running: Some(Value::Map(BTreeMap::new())),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn terminated_container(name: &str, code: i32, at: DateTime<Utc>) -> ContainerStatus {
+    ContainerStatus {
+        name: name.to_owned(),
+        state: Some(ContainerState {
+            terminated: Some(ContainerStateTerminated {
+                exit_code: code,
+                finished_at: Some(at),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// Phase Pending.
+pub fn pending(pod: &mut Pod) {
+    status(pod).phase = Some(PodPhase::Pending);
+}
+
+/// Phase Running, every container running (restart counts kept).
+pub fn running(pod: &mut Pod) {
+    let names = container_names(pod);
+    let s = status(pod);
+    s.phase = Some(PodPhase::Running);
+    if s.container_statuses.is_empty() {
+        s.container_statuses = names.iter().map(|n| running_container(n)).collect();
+    }
+}
+
+/// Running with `Ready=True` (or `Ready=False` when `ready` is false).
+pub fn ready(pod: &mut Pod, ready: bool, at: DateTime<Utc>) {
+    if ready {
+        running(pod);
+    }
+    let value = if ready {
+        ConditionStatus::True
+    } else {
+        ConditionStatus::False
+    };
+    set_condition(pod, "Ready", value, at);
+}
+
+/// The first container restarted in place (`restartPolicy: OnFailure`):
+/// its restart count becomes `count`; the pod stays Running.
+pub fn restarted(pod: &mut Pod, count: i32) {
+    running(pod);
+    if let Some(first) = status(pod).container_statuses.first_mut() {
+        first.restart_count = count;
+    }
+}
+
+/// Every container exited 0 at `at`: phase Succeeded, `Ready=False`.
+pub fn succeeded(pod: &mut Pod, at: DateTime<Utc>) {
+    let names = container_names(pod);
+    let s = status(pod);
+    s.phase = Some(PodPhase::Succeeded);
+    s.container_statuses = names
+        .iter()
+        .map(|n| terminated_container(n, 0, at))
+        .collect();
+    set_condition(pod, "Ready", ConditionStatus::False, at);
+}
+
+/// Container `container` (default: the first) exited with `exit_code` at
+/// `at`, the others with 0: phase Failed, `Ready=False`.
+pub fn failed(pod: &mut Pod, exit_code: i32, container: Option<&str>, at: DateTime<Utc>) {
+    let names = container_names(pod);
+    let target = container
+        .map(str::to_owned)
+        .or_else(|| names.first().cloned())
+        .unwrap_or_default();
+    let s = status(pod);
+    s.phase = Some(PodPhase::Failed);
+    s.container_statuses = names
+        .iter()
+        .map(|n| terminated_container(n, if *n == target { exit_code } else { 0 }, at))
+        .collect();
+    set_condition(pod, "Ready", ConditionStatus::False, at);
+}
+
+/// Deletion requested at `at` (kept if already set).
+pub fn terminating(pod: &mut Pod, at: DateTime<Utc>) {
+    pod.metadata.deletion_timestamp.get_or_insert(at);
+}
