@@ -295,3 +295,89 @@ fn an_unacknowledged_creation_is_never_asked_for_twice() {
     }
     assert_eq!(creations, 1);
 }
+
+/// An orphan pod as someone made it by hand, labelled like the Job's pods.
+fn orphan(ctl: &JobController, name: &str, matching: bool) -> job_controller::api::Pod {
+    let mut pod = job_controller::api::Pod::default();
+    pod.metadata.name = name.into();
+    pod.metadata.uid = format!("uid-{name}");
+    if matching {
+        pod.metadata.labels = ctl.job().spec().template.metadata.labels.clone();
+    }
+    pod.spec = ctl.job().spec().template.spec.clone();
+    pod.status = Some(PodStatus {
+        phase: Some(PodPhase::Running),
+        ..Default::default()
+    });
+    pod
+}
+
+/// Upstream `ClaimPods`: an orphan matching the selector is adopted (owner
+/// reference and finalizer added) and counted like the Job's own pods; with
+/// one pod too many, a Pending one goes first (upstream's deletion order).
+#[test]
+fn an_orphan_matching_the_selector_is_adopted_and_counted() {
+    use job_controller::sim::{Cluster, pod};
+    let mut ctl = JobController::new(pi("parallelism: 2\n  completions: 2"), t(0));
+    let mut cluster = Cluster::new();
+    let first = cluster.settle(&mut ctl, t(0)).unwrap();
+    assert_eq!(first.created.len(), 2);
+    let stray = orphan(&ctl, "stray", true);
+    cluster.add(&mut ctl, t(1), stray).unwrap();
+    let settled = cluster.settle(&mut ctl, t(1)).unwrap();
+    let adopted = cluster.pod("stray").unwrap();
+    assert!(
+        adopted
+            .metadata
+            .owner_references
+            .iter()
+            .any(|o| o.uid == "u-pi")
+    );
+    assert!(
+        adopted
+            .metadata
+            .finalizers
+            .iter()
+            .any(|f| f.contains("job-tracking"))
+    );
+    assert_eq!(settled.deleted.len(), 1, "{settled:?}");
+    assert_ne!(settled.deleted[0].0, "stray", "the running orphan is kept");
+    cluster
+        .update(&mut ctl, t(5), "stray", |p| pod::succeeded(p, t(5)))
+        .unwrap();
+    cluster.settle(&mut ctl, t(5)).unwrap();
+    assert_eq!(ctl.status().succeeded, 1);
+}
+
+#[test]
+fn an_orphan_not_matching_the_selector_is_ignored() {
+    let mut ctl = JobController::new(pi(""), t(0));
+    drain(&mut ctl, t(0));
+    ctl.handle_pod(t(1), PodEvent::Observed(orphan(&ctl, "other", false)))
+        .unwrap();
+    assert_eq!(ctl.pod_count(), 1);
+    assert!(drain(&mut ctl, t(1)).is_empty());
+}
+
+#[test]
+fn an_owned_pod_that_stops_matching_is_released_and_not_counted() {
+    let mut ctl = JobController::new(pi("parallelism: 2\n  completions: 2"), t(0));
+    let pods = created(&drain(&mut ctl, t(0)));
+    let mut relabelled = pods[0].clone();
+    relabelled.metadata.labels.clear();
+    ctl.handle_pod(t(2), PodEvent::Observed(relabelled.clone()))
+        .unwrap();
+    let actions = drain(&mut ctl, t(2));
+    assert!(actions.iter().any(
+        |a| matches!(a, Action::ReleasePod { name, .. } if *name == relabelled.metadata.name)
+    ));
+    assert_eq!(ctl.pod_count(), 2, "one released, one replacement");
+    relabelled.status = Some(PodStatus {
+        phase: Some(PodPhase::Failed),
+        ..Default::default()
+    });
+    ctl.handle_pod(t(3), PodEvent::Observed(relabelled))
+        .unwrap();
+    drain(&mut ctl, t(3));
+    assert_eq!(ctl.status().failed, 0);
+}

@@ -31,6 +31,24 @@ pub enum Action {
         /// Pod UID (for a precondition on the patch).
         uid: String,
     },
+    /// Adopt an orphan pod that matches the Job's selector: make this Job its
+    /// controller owner and add the tracking finalizer (upstream
+    /// `ClaimPods`). The machine already treats it as its own.
+    AdoptPod {
+        /// Pod name.
+        name: String,
+        /// Pod UID (for a precondition on the patch).
+        uid: String,
+    },
+    /// Release a pod this Job controls that no longer matches its selector:
+    /// remove this Job's owner reference and the tracking finalizer. The
+    /// machine no longer tracks it.
+    ReleasePod {
+        /// Pod name.
+        name: String,
+        /// Pod UID (for a precondition on the patch).
+        uid: String,
+    },
     /// Write the Job's status (the status subresource), as a whole.
     UpdateStatus(JobStatus),
     /// Delete the Job with foreground propagation (its pods go first).

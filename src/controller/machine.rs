@@ -30,6 +30,15 @@ pub enum PodEvent {
     },
 }
 
+/// What the Job does with an observed pod (upstream `ClaimPods`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Claim {
+    Keep,
+    Adopt,
+    Release,
+    Ignore,
+}
+
 /// Pending wake-ups, one per kind: each sync recomputes the kinds it
 /// evaluates and leaves the others alone.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -225,9 +234,7 @@ impl JobController {
             if self.pods.contains_key(&pod.metadata.name) {
                 return Err(RestoreError::DuplicatePod(pod.metadata.name.clone()));
             }
-            let record = PodRecord::from_pod(pod, self.next_seq);
-            self.next_seq += 1;
-            self.insert_record(record);
+            self.observe(pod);
         }
         Ok(())
     }
@@ -445,13 +452,74 @@ impl JobController {
         Ok(())
     }
 
+    /// Upstream `ClaimPods`: whether the Job keeps, adopts, releases or
+    /// ignores a pod (foreign controllers were refused by `check_pod`).
+    fn claim(&self, pod: &Pod) -> Claim {
+        let owned = pod
+            .metadata
+            .owner_references
+            .iter()
+            .any(|o| o.controller == Some(true) && o.kind == "Job" && o.uid == self.job.uid());
+        let matches = self
+            .job
+            .spec()
+            .selector
+            .as_ref()
+            .is_some_and(|s| !s.is_empty() && s.matches(&pod.metadata.labels));
+        match (owned, matches) {
+            (true, true) => Claim::Keep,
+            // A Job being deleted does not release its pods.
+            (true, false) if self.job.is_being_deleted() => Claim::Keep,
+            (true, false) => Claim::Release,
+            (false, true)
+                if pod.metadata.deletion_timestamp.is_none() && !self.job.is_being_deleted() =>
+            {
+                Claim::Adopt
+            }
+            (false, _) => Claim::Ignore,
+        }
+    }
+
     fn observe(&mut self, pod: &Pod) {
         let name = &pod.metadata.name;
         self.creating.remove(name);
         if !pod.metadata.uid.is_empty() && self.tombstones.contains(&pod.metadata.uid) {
             return; // a late event for a pod that is gone
         }
+        let claim = self.claim(pod);
+        let known = self
+            .pods
+            .get(name)
+            .is_some_and(|p| p.uid == pod.metadata.uid);
+        match claim {
+            Claim::Keep => {}
+            Claim::Adopt if known => {} // adopted before; the patch is on its way
+            Claim::Adopt => self.outbox.push_back(Action::AdoptPod {
+                name: name.clone(),
+                uid: pod.metadata.uid.clone(),
+            }),
+            Claim::Release | Claim::Ignore => {
+                if claim == Claim::Release {
+                    self.outbox.push_back(Action::ReleasePod {
+                        name: name.clone(),
+                        uid: pod.metadata.uid.clone(),
+                    });
+                }
+                self.deleting.remove(name);
+                self.finishing_deletes.remove(name);
+                if known {
+                    self.remove_record(name);
+                }
+                return;
+            }
+        }
         let mut record = PodRecord::from_pod(pod, self.next_seq);
+        if claim == Claim::Adopt {
+            // Upstream adds the finalizer while adopting and treats the pod
+            // as carrying it at once; until the patch shows, events without
+            // it are older than the adoption.
+            record.finalizer = true;
+        }
         match self.pods.get(name) {
             Some(old) if old.uid == record.uid => {
                 record.seq = old.seq;

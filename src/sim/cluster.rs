@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::api::{JobStatus, Pod, keys};
+use crate::api::{JobStatus, OwnerReference, Pod, keys};
 use crate::controller::{Action, DeleteReason, JobController, MachineError, PodEvent};
 
 /// What one [`Cluster::settle`] carried out.
@@ -44,6 +44,23 @@ impl Cluster {
     /// Every pod, by name.
     pub fn pods(&self) -> &BTreeMap<String, Pod> {
         &self.pods
+    }
+
+    /// Adds a pod that the controller did not create (an orphan, or one
+    /// made by hand) and reports it; the controller may adopt it.
+    pub fn add(
+        &mut self,
+        ctl: &mut JobController,
+        now: DateTime<Utc>,
+        mut pod: Pod,
+    ) -> Result<(), MachineError> {
+        let name = pod.metadata.name.clone();
+        if pod.metadata.uid.is_empty() {
+            self.uids_issued += 1;
+            pod.metadata.uid = format!("{name}-{}", self.uids_issued);
+        }
+        self.pods.insert(name.clone(), pod);
+        self.report(ctl, now, &name)
     }
 
     /// Changes a pod (see [`super::pod`]) and reports it to the controller.
@@ -136,10 +153,56 @@ impl Cluster {
                     }
                     settled.finalizers_removed.push(name);
                 }
+                Action::AdoptPod { name, .. } => {
+                    if let Some(pod) = self.pods.get_mut(&name) {
+                        adopt(pod, ctl);
+                        self.report(ctl, now, &name)?;
+                    }
+                }
+                Action::ReleasePod { name, .. } => {
+                    if let Some(pod) = self.pods.get_mut(&name) {
+                        let job_uid = ctl.job().uid().to_owned();
+                        pod.metadata.owner_references.retain(|o| o.uid != job_uid);
+                        pod.metadata
+                            .finalizers
+                            .retain(|f| f != keys::JOB_TRACKING_FINALIZER);
+                    }
+                }
                 Action::UpdateStatus(status) => settled.statuses.push(status),
                 Action::DeleteJob { .. } => settled.job_deleted = true,
             }
         }
         Ok(settled)
+    }
+}
+
+/// What an adoption patch does: this Job becomes the controller owner and
+/// the tracking finalizer is added.
+fn adopt(pod: &mut Pod, ctl: &JobController) {
+    let job = ctl.job();
+    if !pod
+        .metadata
+        .owner_references
+        .iter()
+        .any(|o| o.uid == job.uid())
+    {
+        pod.metadata.owner_references.push(OwnerReference {
+            api_version: "batch/v1".to_owned(),
+            kind: "Job".to_owned(),
+            name: job.name().to_owned(),
+            uid: job.uid().to_owned(),
+            controller: Some(true),
+            block_owner_deletion: Some(true),
+        });
+    }
+    if !pod
+        .metadata
+        .finalizers
+        .iter()
+        .any(|f| f == keys::JOB_TRACKING_FINALIZER)
+    {
+        pod.metadata
+            .finalizers
+            .push(keys::JOB_TRACKING_FINALIZER.to_owned());
     }
 }

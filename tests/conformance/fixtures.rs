@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use job_controller::api::{
     ConditionStatus, ContainerState, ContainerStateTerminated, ContainerStatus, Job, JobStatus,
-    ObjectMeta, Pod, PodCondition, PodPhase, PodStatus, Value, keys,
+    ObjectMeta, OwnerReference, Pod, PodCondition, PodPhase, PodStatus, Value, keys,
 };
 use job_controller::{ValidJob, defaults, parse_job};
 use serde_yaml::Value as Y;
@@ -230,6 +230,15 @@ fn case_pod(item: &Y, name: &str, job: &ValidJob, now: DateTime<Utc>) -> Result<
             uid,
             annotations,
             labels: job.spec().template.metadata.labels.clone(),
+            // FORMAT.md: the pods are the ones the Job owns.
+            owner_references: vec![OwnerReference {
+                api_version: "batch/v1".into(),
+                kind: "Job".into(),
+                name: job.name().to_owned(),
+                uid: job.uid().to_owned(),
+                controller: Some(true),
+                block_owner_deletion: Some(true),
+            }],
             finalizers: if finalizer {
                 vec![keys::JOB_TRACKING_FINALIZER.to_owned()]
             } else {
