@@ -221,7 +221,7 @@ pub(crate) fn sync_job(input: &SyncInput<'_>) -> SyncOutput {
                 ctx.out.finishing_deletes.push(p.name.clone());
             }
         }
-        ctx.terminating += active_count;
+        ctx.terminating = ctx.terminating.saturating_add(active_count);
         ctx.ready -= deleted_ready;
         active_count = 0;
         if !input.expectations_satisfied {
@@ -496,7 +496,7 @@ fn manage_job(ctx: &mut Ctx<'_>) -> i32 {
         let all = ctx.input.index.active.len();
         let doomed = active_pods_for_removal(ctx, all);
         ctx.out.backoff_wake = None;
-        return active - delete_job_pods(ctx, doomed, DeleteReason::Suspended);
+        return active.saturating_sub(delete_job_pods(ctx, doomed, DeleteReason::Suspended));
     }
     let want = match job.completions() {
         None => {
@@ -506,21 +506,21 @@ fn manage_job(ctx: &mut Ctx<'_>) -> i32 {
                 job.parallelism()
             }
         }
-        Some(c) => (c - ctx.succeeded).clamp(0, job.parallelism()),
+        Some(c) => c.saturating_sub(ctx.succeeded).clamp(0, job.parallelism()),
     };
-    let rm_at_least = usize::try_from((active - want).max(0)).unwrap_or(0);
+    let rm_at_least = usize::try_from(active.saturating_sub(want).max(0)).unwrap_or(0);
     let mut doomed = active_pods_for_removal(ctx, rm_at_least);
     doomed.truncate(MAX_POD_CREATE_DELETE_PER_SYNC);
     if !doomed.is_empty() {
         ctx.out.backoff_wake = None;
-        return active - delete_job_pods(ctx, doomed, DeleteReason::TooManyActive);
+        return active.saturating_sub(delete_job_pods(ctx, doomed, DeleteReason::TooManyActive));
     }
     let terminating = if ctx.only_replace_failed() {
         ctx.terminating
     } else {
         0
     };
-    let diff = want - terminating - active;
+    let diff = want.saturating_sub(terminating).saturating_sub(active);
     if diff <= 0 {
         return active;
     }
@@ -580,7 +580,7 @@ fn manage_job(ctx: &mut Ctx<'_>) -> i32 {
             .push((rendered.pod.metadata.name.clone(), index));
         ctx.out.actions.push(Action::CreatePod(rendered));
     }
-    active + to_i32(diff)
+    active.saturating_add(to_i32(diff))
 }
 
 /// Upstream creates in batches of 1, 2, 4, …: pod `n` (0-based) is in
@@ -621,7 +621,7 @@ fn delete_job_pods(
         }
         deleted += 1;
     }
-    ctx.terminating += deleted;
+    ctx.terminating = ctx.terminating.saturating_add(deleted);
     deleted
 }
 
