@@ -103,15 +103,193 @@ pub fn parse_jobs(text: &str) -> Result<Vec<Job>, ParseError> {
     Ok(jobs)
 }
 
-/// Serializes a Job as YAML.
+/// Serializes a Job as YAML that YAML 1.1 readers (kubectl's) and YAML 1.2
+/// readers read alike: see [`value_to_yaml`].
 pub fn to_yaml(job: &Job) -> String {
-    // Serializing plain data with string keys cannot fail.
-    serde_yaml::to_string(job).unwrap_or_default()
+    value_to_yaml(job)
 }
 
-/// Serializes any API value (a status, a pod) as YAML.
+/// Serializes any API value (a Job, a status, a pod) as block-style YAML.
+///
+/// Every string that a YAML 1.1 or 1.2 reader could take for something else
+/// — `no`, `on`, `y`, `1_000`, `12:30`, `0x10`, `~`, a date — is quoted, so
+/// the text means the same to kubectl (YAML 1.1) as to this crate.
+///
+/// ```
+/// let mut job = job_controller::parse_job("metadata: {name: x, labels: {answer: 'no'}}").unwrap();
+/// let text = job_controller::to_yaml(&job);
+/// assert!(text.contains("answer: 'no'"));
+/// assert_eq!(job_controller::parse_job(&text).unwrap(), job);
+/// ```
 pub fn value_to_yaml<T: serde::Serialize>(value: &T) -> String {
-    serde_yaml::to_string(value).unwrap_or_default()
+    // Plain data with string keys always converts.
+    match serde_yaml::to_value(value) {
+        Ok(tree) => {
+            let mut out = String::new();
+            emit::node(&mut out, &tree, 0, emit::Position::Document);
+            out
+        }
+        Err(_) => String::new(),
+    }
+}
+
+/// A small block-style emitter, so quoting is ours to decide.
+mod emit {
+    use serde_yaml::Value as Yaml;
+
+    /// Where a node starts.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    pub enum Position {
+        /// At the start of the document.
+        Document,
+        /// After `key:` (a scalar follows on the same line, a collection on
+        /// the next lines).
+        AfterKey,
+        /// After `- ` (the node's first line continues this line).
+        AfterDash,
+    }
+
+    fn is_collection(v: &Yaml) -> bool {
+        match v {
+            Yaml::Mapping(m) => !m.is_empty(),
+            Yaml::Sequence(s) => !s.is_empty(),
+            Yaml::Tagged(t) => is_collection(&t.value),
+            _ => false,
+        }
+    }
+
+    pub fn node(out: &mut String, v: &Yaml, indent: usize, at: Position) {
+        match v {
+            Yaml::Tagged(t) => node(out, &t.value, indent, at),
+            Yaml::Mapping(m) if !m.is_empty() => {
+                let mut first = true;
+                if at == Position::AfterKey {
+                    out.push('\n');
+                }
+                for (k, item) in m {
+                    if !(first && at == Position::AfterDash) {
+                        pad(out, indent);
+                    }
+                    first = false;
+                    scalar(out, k);
+                    out.push(':');
+                    if is_collection(item) {
+                        let child = match item {
+                            // Sequences sit at their key's indentation.
+                            Yaml::Sequence(_) => indent,
+                            _ => indent + 2,
+                        };
+                        node(out, item, child, Position::AfterKey);
+                    } else {
+                        out.push(' ');
+                        scalar(out, item);
+                        out.push('\n');
+                    }
+                }
+            }
+            Yaml::Sequence(s) if !s.is_empty() => {
+                let mut first = true;
+                if at == Position::AfterKey {
+                    out.push('\n');
+                }
+                for item in s {
+                    if !(first && at == Position::AfterDash) {
+                        pad(out, indent);
+                    }
+                    first = false;
+                    out.push_str("- ");
+                    if is_collection(item) {
+                        node(out, item, indent + 2, Position::AfterDash);
+                    } else {
+                        scalar(out, item);
+                        out.push('\n');
+                    }
+                }
+            }
+            other => {
+                if at == Position::AfterKey {
+                    out.push(' ');
+                }
+                scalar(out, other);
+                out.push('\n');
+            }
+        }
+    }
+
+    fn pad(out: &mut String, indent: usize) {
+        out.extend(std::iter::repeat_n(' ', indent));
+    }
+
+    fn scalar(out: &mut String, v: &Yaml) {
+        match v {
+            Yaml::Null => out.push_str("null"),
+            Yaml::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Yaml::Number(n) => {
+                let text = serde_yaml::to_string(n).unwrap_or_default();
+                out.push_str(text.trim_end());
+            }
+            Yaml::String(s) => string(out, s),
+            Yaml::Mapping(_) => out.push_str("{}"),
+            Yaml::Sequence(_) => out.push_str("[]"),
+            Yaml::Tagged(t) => scalar(out, &t.value),
+        }
+    }
+
+    fn string(out: &mut String, s: &str) {
+        if plain_is_safe(s) {
+            out.push_str(s);
+        } else if !s.chars().any(needs_escape) {
+            out.push('\'');
+            out.push_str(&s.replace('\'', "''"));
+            out.push('\'');
+        } else {
+            out.push('"');
+            for c in s.chars() {
+                match c {
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\t' => out.push_str("\\t"),
+                    '\r' => out.push_str("\\r"),
+                    c if needs_escape(c) => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+                    c => out.push(c),
+                }
+            }
+            out.push('"');
+        }
+    }
+
+    /// Characters YAML does not allow unescaped (outside its printable set)
+    /// or reads as line breaks.
+    fn needs_escape(c: char) -> bool {
+        c.is_control()
+            || matches!(
+                c,
+                '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+            )
+    }
+
+    /// Whether `s` can be written bare and still be read as this string by
+    /// YAML 1.1 and 1.2 readers. Deliberately conservative: a bare scalar
+    /// must start with a letter, `_` or `/`, use a small set of characters,
+    /// hold no `: ` or ` #`, and not be a YAML 1.1 boolean or null word.
+    fn plain_is_safe(s: &str) -> bool {
+        let Some(first) = s.chars().next() else {
+            return false;
+        };
+        if !(first.is_ascii_alphabetic() || first == '_' || first == '/') {
+            return false;
+        }
+        if s.ends_with(' ') || s.ends_with(':') || s.contains(": ") || s.contains(" #") {
+            return false;
+        }
+        let allowed = |c: char| c.is_ascii_alphanumeric() || " _-./:=+()$;<>?^%@".contains(c);
+        if !s.chars().all(allowed) {
+            return false;
+        }
+        const WORDS: &[&str] = &["y", "yes", "n", "no", "true", "false", "on", "off", "null"];
+        !WORDS.contains(&s.to_ascii_lowercase().as_str())
+    }
 }
 
 fn check_kind(value: &Yaml) -> Result<(), ParseError> {

@@ -328,13 +328,15 @@ fn full_job_uses_camel_case_names() {
     for key in &keys {
         assert!(!key.contains('_'), "{key} is not camelCase in\n{yaml}");
     }
-    // Times are RFC 3339 in UTC, whole seconds without a fraction.
+    // Times are RFC 3339 in UTC, whole seconds without a fraction, quoted
+    // as kubectl prints them (a YAML 1.1 reader would take a bare one for a
+    // timestamp, not a string).
     assert!(
-        yaml.contains("creationTimestamp: 2024-01-01T00:00:00Z\n"),
+        yaml.contains("creationTimestamp: '2024-01-01T00:00:00Z'\n"),
         "{yaml}"
     );
     assert!(
-        yaml.contains("lastTransitionTime: 2024-01-01T00:00:02.500Z\n"),
+        yaml.contains("lastTransitionTime: '2024-01-01T00:00:02.500Z'\n"),
         "{yaml}"
     );
 }
