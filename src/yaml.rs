@@ -171,12 +171,24 @@ mod emit {
                         pad(out, indent);
                     }
                     first = false;
-                    scalar(out, k);
+                    let mut key = String::new();
+                    scalar(&mut key, k);
+                    // YAML caps implicit keys at 1024 characters; longer
+                    // ones take the explicit `? key` form.
+                    let explicit = key.chars().count() > 1024;
+                    if explicit {
+                        out.push_str("? ");
+                        out.push_str(&key);
+                        out.push('\n');
+                        pad(out, indent);
+                    } else {
+                        out.push_str(&key);
+                    }
                     out.push(':');
                     if is_collection(item) {
                         let child = match item {
                             // Sequences sit at their key's indentation.
-                            Yaml::Sequence(_) => indent,
+                            Yaml::Sequence(_) if !explicit => indent,
                             _ => indent + 2,
                         };
                         node(out, item, child, Position::AfterKey);

@@ -381,3 +381,26 @@ fn an_owned_pod_that_stops_matching_is_released_and_not_counted() {
     drain(&mut ctl, t(3));
     assert_eq!(ctl.status().failed, 0);
 }
+
+/// Found by fuzzing: a Job completing while `activeDeadlineSeconds` is set
+/// kept asking for the deadline wake-up after it had finished.
+#[test]
+fn a_finished_job_asks_for_no_deadline_wake_up() {
+    use job_controller::sim::{Cluster, pod};
+    let mut ctl = JobController::new(pi("activeDeadlineSeconds: 1701"), t(0));
+    let mut cluster = Cluster::new();
+    let created = cluster.settle(&mut ctl, t(0)).unwrap().created;
+    assert_eq!(
+        ctl.poll_timeout().map(|w| w.at),
+        Some(t(1701)),
+        "deadline armed while running"
+    );
+    cluster
+        .update(&mut ctl, t(294), &created[0].0, |p| {
+            pod::succeeded(p, t(294))
+        })
+        .unwrap();
+    cluster.settle(&mut ctl, t(294)).unwrap();
+    assert!(ctl.is_finished());
+    assert_eq!(ctl.poll_timeout(), None);
+}

@@ -1050,3 +1050,38 @@ fn shared_manifests_parse_and_roundtrip() {
     }
     assert!(count > 0);
 }
+
+/// Keys over YAML's 1024-character implicit-key limit are written in the
+/// explicit `? key` form, whatever their value holds.
+#[test]
+fn keys_longer_than_1024_characters_round_trip_with_nested_values() {
+    use job_controller::api::Value;
+    use std::collections::BTreeMap;
+    let long = "k".repeat(1500);
+    let mut job = job_controller::parse_job("metadata: {name: x}").expect("parses");
+    let nested = Value::Map(BTreeMap::from([(
+        "inner".to_owned(),
+        Value::Seq(vec![
+            Value::Int(1),
+            Value::Map(BTreeMap::from([(
+                "a".to_owned(),
+                Value::String("b".into()),
+            )])),
+        ]),
+    )]));
+    let list = Value::Seq(vec![
+        Value::String("x".into()),
+        Value::Seq(vec![Value::String("y".into())]),
+    ]);
+    let extra = &mut job.spec.template.spec.extra;
+    extra.insert(long.clone(), nested);
+    extra.insert(format!("{long}x"), list);
+    extra.insert(format!("{long}y"), Value::String("plain".into()));
+    let yaml = job_controller::to_yaml(&job);
+    assert!(yaml.contains("? "), "{yaml}");
+    assert_eq!(
+        job_controller::parse_job(&yaml).expect("reparses"),
+        job,
+        "{yaml}"
+    );
+}

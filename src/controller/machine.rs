@@ -617,6 +617,12 @@ impl JobController {
         };
         let out = sync::sync_job(&input);
         self.apply(out, now);
+        if self.status.is_finished() {
+            // Nothing about a finished Job changes again: no deadline or
+            // backoff wake-up is wanted, only the TTL's.
+            self.timers.deadline = None;
+            self.timers.backoff = None;
+        }
         self.check_ttl(now);
     }
 
