@@ -49,6 +49,16 @@ pub(crate) struct Timers {
 }
 
 impl Timers {
+    /// Forgets the wake-ups due by `now`: a reconcile at `now` serves them,
+    /// whatever input brought it about.
+    fn expire(&mut self, now: DateTime<Utc>) {
+        for timer in [&mut self.backoff, &mut self.deadline, &mut self.ttl] {
+            if timer.is_some_and(|t| t <= now) {
+                *timer = None;
+            }
+        }
+    }
+
     fn earliest(&self) -> Option<Timeout> {
         [
             (self.backoff, TimeoutReason::Backoff),
@@ -334,9 +344,8 @@ impl JobController {
     ) -> Result<(), MachineError> {
         self.check_time(now)?;
         self.last_now = now;
-        if self.creating.remove(name).is_some() {
-            self.sync(now);
-        }
+        self.creating.remove(name);
+        self.sync(now);
         Ok(())
     }
 
@@ -408,15 +417,6 @@ impl JobController {
     pub fn handle_timeout(&mut self, now: DateTime<Utc>) -> Result<(), MachineError> {
         self.check_time(now)?;
         self.last_now = now;
-        for timer in [
-            &mut self.timers.backoff,
-            &mut self.timers.deadline,
-            &mut self.timers.ttl,
-        ] {
-            if timer.is_some_and(|t| t <= now) {
-                *timer = None;
-            }
-        }
         self.sync(now);
         Ok(())
     }
@@ -584,6 +584,7 @@ impl JobController {
         if self.job_gone || self.job.is_managed_elsewhere() {
             return;
         }
+        self.timers.expire(now);
         if self.status.is_finished() {
             self.backoff = BackoffRecord::default();
             self.timers.backoff = None;
@@ -621,6 +622,17 @@ impl JobController {
             // Nothing about a finished Job changes again: no deadline or
             // backoff wake-up is wanted, only the TTL's.
             self.timers.deadline = None;
+            self.timers.backoff = None;
+        } else if self
+            .status
+            .true_condition(&JobConditionType::FailureTarget)
+            .or_else(|| {
+                self.status
+                    .true_condition(&JobConditionType::SuccessCriteriaMet)
+            })
+            .is_some()
+        {
+            // The outcome is decided: no pod will be created again.
             self.timers.backoff = None;
         }
         self.check_ttl(now);
