@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 pub mod driver;
+pub mod harness;
+pub mod history;
 pub mod strategies;
 
 use proptest::test_runner::Config;

@@ -1,0 +1,44 @@
+//! Bytes → a small Job (as `ValidJob::create` admits it) and a sequence of
+//! events (pod transitions, duplicate, stale and late deliveries, held and
+//! failed creations, suspend/resume, parallelism changes, timeouts), driven
+//! through the checked harness of the integration tests
+//! (`tests/common/harness.rs`): no panic in the machine, and every
+//! invariant the harness checks after every input.
+//!
+//! Run (see README "Fuzzing"):
+//!
+//! ```sh
+//! cd fuzz && cargo fuzz run -s none events -- -max_total_time=600
+//! ```
+//!
+//! `JOB_INVARIANTS_SKIP` (comma-separated check ids) switches off checks
+//! that fail on a known machine bug, to look for others meanwhile.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+#[path = "../../tests/common/harness.rs"]
+#[allow(dead_code, clippy::all)]
+mod harness;
+
+/// Longest history decoded from one input.
+const MAX_STEPS: usize = 256;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((params, job, steps)) = harness::decode(data, MAX_STEPS) else {
+        return;
+    };
+    let fast = harness::Harness::new(job.clone()).map(harness::Harness::without_trace);
+    let failed = match fast {
+        Err(_) => true,
+        Ok(mut h) => steps.iter().any(|s| h.step(s).is_err()),
+    };
+    if failed {
+        // Again, with the trace, for the message.
+        let err = match harness::run_history(&job, &steps) {
+            Err(e) => e,
+            Ok(_) => "failed without a trace but not with one (non-determinism)".to_owned(),
+        };
+        panic!("{params:?}\n{steps:?}\n{err}");
+    }
+});
