@@ -42,7 +42,7 @@ fn complete_job_waits_for_no_deadline() {
 /// decision while the pod terminates: `poll_timeout` still answers the
 /// Backoff wake-up at 10 s, in the past (check `[past-timeout]`; see
 /// `invariants::reproducers::a_failing_job_asks_for_no_past_wake_up`). A
-/// machine bug: fails until it is fixed.
+/// machine bug, fixed in 1cc94b9; kept as a regression test.
 #[test]
 fn failing_job_waits_for_nothing_in_the_past() {
     replay("f5ffffff3101000101806b6b6b00");

@@ -271,10 +271,10 @@ mod reproducers {
         );
     }
 
-    /// BUG (same root as above, still open: the fix covers finished Jobs
-    /// only): the backoff wake-up survives the reconcile that decides the
-    /// failure (`FailureTarget`) while a pod is still terminating, so
-    /// `poll_timeout` lies in the past (check `[past-timeout]`).
+    /// Was a bug (same root as above; fixed in 1cc94b9): the backoff
+    /// wake-up survived the reconcile that decides the failure
+    /// (`FailureTarget`) while a pod is still terminating, so
+    /// `poll_timeout` lay in the past (check `[past-timeout]`).
     #[test]
     fn a_failing_job_asks_for_no_past_wake_up() {
         let job = JobParams {
