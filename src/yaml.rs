@@ -173,9 +173,10 @@ mod emit {
                     first = false;
                     let mut key = String::new();
                     scalar(&mut key, k);
-                    // YAML caps implicit keys at 1024 characters; longer
-                    // ones take the explicit `? key` form.
-                    let explicit = key.chars().count() > 1024;
+                    // YAML caps implicit keys at 1024 characters, and the
+                    // parser counts them in bytes; long keys take the
+                    // explicit `? key` form, always valid, with a margin.
+                    let explicit = key.len() > 1000;
                     if explicit {
                         out.push_str("? ");
                         out.push_str(&key);

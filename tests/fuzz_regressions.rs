@@ -120,3 +120,15 @@ fn parse_manifest_crash_812a4d52() {
         panic!("{e}");
     }
 }
+
+/// `parse_manifest` `crash-166b940b…` (a 10-minute run after the long-key
+/// fix): a key of 994 characters but 1050 bytes. The parser counts YAML's
+/// 1024 implicit-key limit in bytes, so `to_yaml` now switches to explicit
+/// keys by byte length.
+#[test]
+fn parse_manifest_crash_long_multibyte_key() {
+    let text = include_str!("fuzz_regressions/parse_manifest-crash-166b940b.yaml");
+    if let Err(e) = round_trip(text) {
+        panic!("{e}");
+    }
+}
