@@ -172,10 +172,7 @@ impl JobController {
     /// assert_eq!(ctl.status().active, 2);
     /// ```
     pub fn new(job: ValidJob, now: DateTime<Utc>) -> JobController {
-        let status = job.job().status.clone().unwrap_or_default();
-        let mut ctl = JobController::empty(job, status, now);
-        ctl.sync(now);
-        ctl
+        JobController::start(job, now, false)
     }
 
     /// Rebuilds the controller from a Job (spec and the status it last
@@ -200,12 +197,7 @@ impl JobController {
         backoff: BackoffRecord,
         now: DateTime<Utc>,
     ) -> Result<JobController, RestoreError> {
-        let status = job.job().status.clone().unwrap_or_default();
-        let mut ctl = JobController::empty(job, status, now);
-        ctl.backoff = backoff;
-        ctl.load_pods(&pods)?;
-        ctl.sync(now);
-        Ok(ctl)
+        JobController::start_with_pods(job, &pods, backoff, now, false)
     }
 
     /// [`new`](Self::new), but running the reference model: every
@@ -213,11 +205,7 @@ impl JobController {
     /// Slow by design; an oracle for tests.
     #[cfg(feature = "reference")]
     pub fn new_reference(job: ValidJob, now: DateTime<Utc>) -> JobController {
-        let status = job.job().status.clone().unwrap_or_default();
-        let mut ctl = JobController::empty(job, status, now);
-        ctl.reference = true;
-        ctl.sync(now);
-        ctl
+        JobController::start(job, now, true)
     }
 
     /// [`restore_with_backoff`](Self::restore_with_backoff), but running the
@@ -229,11 +217,31 @@ impl JobController {
         backoff: BackoffRecord,
         now: DateTime<Utc>,
     ) -> Result<JobController, RestoreError> {
+        JobController::start_with_pods(job, &pods, backoff, now, true)
+    }
+
+    /// A machine for a new Job, reconciled once.
+    fn start(job: ValidJob, now: DateTime<Utc>, reference: bool) -> JobController {
         let status = job.job().status.clone().unwrap_or_default();
         let mut ctl = JobController::empty(job, status, now);
-        ctl.reference = true;
+        ctl.reference = reference;
+        ctl.sync(now);
+        ctl
+    }
+
+    /// A machine rebuilt from a snapshot, reconciled once.
+    fn start_with_pods(
+        job: ValidJob,
+        pods: &[Pod],
+        backoff: BackoffRecord,
+        now: DateTime<Utc>,
+        reference: bool,
+    ) -> Result<JobController, RestoreError> {
+        let status = job.job().status.clone().unwrap_or_default();
+        let mut ctl = JobController::empty(job, status, now);
+        ctl.reference = reference;
         ctl.backoff = backoff;
-        ctl.load_pods(&pods)?;
+        ctl.load_pods(pods)?;
         ctl.sync(now);
         Ok(ctl)
     }
