@@ -4,6 +4,10 @@
 //! strict set applies). Most rules fire only when the fields they read
 //! changed, so a Job whose stored status already breaks a rule can still be
 //! updated in other respects.
+//!
+//! The options do not depend on `spec.managedBy`: a Job managed by another
+//! controller gets the same strict checks (they exist to hold external
+//! controllers to the transitions clients rely on).
 
 use std::collections::BTreeSet;
 
@@ -43,9 +47,17 @@ struct Options {
 }
 
 fn is_true(conditions: &[JobCondition], t: &JobConditionType) -> bool {
-    conditions
-        .iter()
-        .any(|c| &c.type_ == t && c.status == ConditionStatus::True)
+    has_status(conditions, t, &ConditionStatus::True)
+}
+
+/// Upstream `IsConditionFalse`: a condition of this type is present with
+/// status False (an absent condition is not False).
+fn is_false(conditions: &[JobCondition], t: &JobConditionType) -> bool {
+    has_status(conditions, t, &ConditionStatus::False)
+}
+
+fn has_status(conditions: &[JobCondition], t: &JobConditionType, s: &ConditionStatus) -> bool {
+    conditions.iter().any(|c| &c.type_ == t && &c.status == s)
 }
 
 /// The condition facts the rules read.
@@ -90,6 +102,18 @@ fn options(new: &Job, new_s: &JobStatus, old_s: &JobStatus) -> Options {
     let uncounted_changed = !uncounted_equal(new_s, old_s);
     // Elastic Indexed Jobs may scale down, which lowers `succeeded`.
     let scalable = new.is_indexed() && new.spec.completions == new.spec.parallelism;
+    // A suspended Job with completions=0 completes at once, without ever
+    // starting, so it may finish without a startTime
+    // (`isSuspendedWithZeroCompletions`).
+    let suspended_with_zero_completions =
+        new.spec.suspend == Some(true) && new.spec.completions == Some(0);
+    // The controller resets startTime in the same status write that flips
+    // the Suspended condition from True to False; by then spec.suspend is
+    // already false, so `ValidateJobStatusUpdate` alone would reject it
+    // (`isJobResuming`, kubernetes#134521). Only an explicit Suspended=False
+    // counts: dropping the condition is not a resume.
+    let resuming = is_true(&old_s.conditions, &JobConditionType::Suspended)
+        && is_false(&new_s.conditions, &JobConditionType::Suspended);
     Options {
         reject_decreasing_succeeded: !scalable,
         reject_decreasing_failed: true,
@@ -102,9 +126,10 @@ fn options(new: &Job, new_s: &JobStatus, old_s: &JobStatus) -> Options {
         reject_failed_without_failure_target: failed_changed || failed_idx_changed,
         reject_complete_without_success_criteria_met: complete_changed || scm_changed,
         reject_finished_with_active_pods: finished_changed || active_changed,
-        reject_finished_without_start_time: finished_changed || start_changed,
+        reject_finished_without_start_time: (finished_changed || start_changed)
+            && !suspended_with_zero_completions,
         reject_finished_with_uncounted_pods: finished_changed || uncounted_changed,
-        reject_start_time_update_unsuspended: start_changed,
+        reject_start_time_update_unsuspended: start_changed && !resuming,
         reject_completion_time_before_start_time: start_changed || completion_changed,
         reject_mutating_completion_time: true,
         reject_complete_without_completion_time: complete_changed || completion_changed,
@@ -439,8 +464,9 @@ fn validate_transitions(
 }
 
 /// completionTime never changes once set; startTime never changes once set
-/// unless the Job is suspended (resuming resets it). Clearing completionTime
-/// is left to the Complete rules.
+/// unless the Job is suspended, or the write is the resume itself (the
+/// option is off then, see [`options`]). Clearing completionTime is left to
+/// the Complete rules.
 fn validate_time_transitions(
     job: &Job,
     new: &JobStatus,
@@ -819,6 +845,89 @@ mod tests {
             "status.startTime",
             ErrorKind::Invalid,
             ""
+        ));
+    }
+
+    fn suspended_cond(status: ConditionStatus) -> JobCondition {
+        JobCondition {
+            status,
+            ..cond(JobConditionType::Suspended)
+        }
+    }
+
+    #[test]
+    fn start_time_may_be_reset_by_the_resume_write() {
+        // The job controller's resume: Suspended True -> False and a new
+        // startTime in one write, spec.suspend already false.
+        let mut o = running();
+        o.active = 0;
+        o.conditions = vec![suspended_cond(ConditionStatus::True)];
+        let mut n = o.clone();
+        n.start_time = Some(t(60));
+        n.conditions = vec![suspended_cond(ConditionStatus::False)];
+        assert_eq!(errors(&job(n.clone()), &job(o.clone())), vec![]);
+        // Dropping the condition is not a resume.
+        n.conditions.clear();
+        assert!(has(
+            &errors(&job(n.clone()), &job(o.clone())),
+            "status.startTime",
+            ErrorKind::Invalid,
+            "field is immutable for unsuspended job once set"
+        ));
+        // Nor is a write that finds the Job already resumed.
+        let mut resumed = o;
+        resumed.conditions = vec![suspended_cond(ConditionStatus::False)];
+        n.conditions = vec![suspended_cond(ConditionStatus::False)];
+        assert!(has(
+            &errors(&job(n), &job(resumed)),
+            "status.startTime",
+            ErrorKind::Invalid,
+            "field is immutable for unsuspended job once set"
+        ));
+    }
+
+    #[test]
+    fn suspended_job_with_zero_completions_completes_without_start_time() {
+        let mut old = job(JobStatus::default());
+        old.spec.suspend = Some(true);
+        old.spec.completions = Some(0);
+        let done = JobStatus {
+            completion_time: Some(t(0)),
+            conditions: vec![
+                cond(JobConditionType::SuccessCriteriaMet),
+                cond(JobConditionType::Complete),
+            ],
+            ..JobStatus::default()
+        };
+        assert_eq!(errors(&job(done.clone()), &old), vec![]);
+        // Either alone is not enough.
+        for (suspend, completions) in [(Some(false), Some(0)), (Some(true), Some(1))] {
+            let mut o = old.clone();
+            o.spec.suspend = suspend;
+            o.spec.completions = completions;
+            assert!(has(
+                &errors(&job(done.clone()), &o),
+                "status.startTime",
+                ErrorKind::Required,
+                "startTime is required for finished job"
+            ));
+        }
+    }
+
+    #[test]
+    fn a_job_managed_elsewhere_gets_the_same_checks() {
+        // getStatusValidationOptions never reads spec.managedBy.
+        let mut old = job(running());
+        old.spec.managed_by = Some("example.com/queue".to_owned());
+        let mut n = running();
+        n.active = 0;
+        n.conditions = vec![cond(JobConditionType::Failed)];
+        let errs = errors(&job(n), &old);
+        assert!(has(
+            &errs,
+            "status.conditions",
+            ErrorKind::Invalid,
+            "without the FailureTarget=true condition"
         ));
     }
 
