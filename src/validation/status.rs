@@ -171,12 +171,26 @@ pub(crate) fn validate_status_update(new: &Job, old: &Job, errs: &mut Vec<FieldE
 /// `validateJobStatus`.
 fn validate_status(job: &Job, s: &JobStatus, opts: &Options, errs: &mut Vec<FieldError>) {
     let path = Path::new("status");
+    // The checks run in `validateJobStatus`'s order, so errors are reported
+    // in the order the API server lists them.
     validate_counts(s, &path, errs);
     validate_uncounted(s, &path.child("uncountedTerminatedPods"), errs);
-    validate_conditions(s, opts, &path, errs);
+    validate_complete_exclusions(s, opts, &path, errs);
     validate_times(s, opts, &path, errs);
+    validate_condition_prerequisites(s, opts, &path, errs);
     validate_finished(s, opts, &path, errs);
     validate_indexes(job, s, opts, &path, errs);
+    let finished = Facts::of(s).finished();
+    if opts.reject_finished_with_terminating_pods
+        && finished
+        && s.terminating.is_some_and(|t| t > 0)
+    {
+        errs.push(field::invalid(
+            &path.child("terminating"),
+            field::render_opt(s.terminating),
+            "terminating>0 is invalid for finished job",
+        ));
+    }
     if opts.reject_more_ready_than_active && s.ready.is_some_and(|r| r > s.active) {
         errs.push(field::invalid(
             &path.child("ready"),
@@ -221,10 +235,13 @@ fn condition_error(path: &Path, detail: &str) -> FieldError {
     field::invalid(&path.child("conditions"), "", detail)
 }
 
-/// Terminal conditions are consistent: Complete excludes Failed and
-/// FailureTarget; Failed follows FailureTarget; Complete follows
-/// SuccessCriteriaMet.
-fn validate_conditions(s: &JobStatus, opts: &Options, path: &Path, errs: &mut Vec<FieldError>) {
+/// Complete excludes Failed and FailureTarget.
+fn validate_complete_exclusions(
+    s: &JobStatus,
+    opts: &Options,
+    path: &Path,
+    errs: &mut Vec<FieldError>,
+) {
     let f = Facts::of(s);
     if opts.reject_complete_with_failed && f.complete && f.failed {
         errs.push(condition_error(
@@ -238,6 +255,16 @@ fn validate_conditions(s: &JobStatus, opts: &Options, path: &Path, errs: &mut Ve
             "cannot set Complete=True and FailureTarget=true conditions",
         ));
     }
+}
+
+/// Failed follows FailureTarget; Complete follows SuccessCriteriaMet.
+fn validate_condition_prerequisites(
+    s: &JobStatus,
+    opts: &Options,
+    path: &Path,
+    errs: &mut Vec<FieldError>,
+) {
+    let f = Facts::of(s);
     if opts.reject_failed_without_failure_target && f.failed && !f.failure_target {
         errs.push(condition_error(
             path,
@@ -284,7 +311,8 @@ fn validate_times(s: &JobStatus, opts: &Options, path: &Path, errs: &mut Vec<Fie
     }
 }
 
-/// A finished Job has a start time and no active, terminating or uncounted pods.
+/// A finished Job has a start time and no active or uncounted pods (the
+/// terminating check comes later, after the index checks, as upstream).
 fn validate_finished(s: &JobStatus, opts: &Options, path: &Path, errs: &mut Vec<FieldError>) {
     if !Facts::of(s).finished() {
         return;
@@ -311,13 +339,6 @@ fn validate_finished(s: &JobStatus, opts: &Options, path: &Path, errs: &mut Vec<
             &path.child("uncountedTerminatedPods"),
             "",
             "uncountedTerminatedPods needs to be empty for finished job",
-        ));
-    }
-    if opts.reject_finished_with_terminating_pods && s.terminating.is_some_and(|t| t > 0) {
-        errs.push(field::invalid(
-            &path.child("terminating"),
-            field::render_opt(s.terminating),
-            "terminating>0 is invalid for finished job",
         ));
     }
 }
@@ -929,6 +950,37 @@ mod tests {
             ErrorKind::Invalid,
             "without the FailureTarget=true condition"
         ));
+    }
+
+    #[test]
+    fn errors_are_reported_in_upstream_order() {
+        // `validateJobStatus` checks the Complete exclusions, then the times,
+        // then the condition prerequisites, then the finished-Job rules, the
+        // indexes, terminating, ready and the success-policy rules.
+        let mut old = job(JobStatus::default());
+        old.spec.completion_mode = Some(CompletionMode::Indexed);
+        old.spec.completions = Some(5);
+        old.spec.success_policy = Some(Default::default());
+        let n = JobStatus {
+            conditions: vec![cond(JobConditionType::Complete)],
+            completed_indexes: "9".to_owned(),
+            terminating: Some(1),
+            ..JobStatus::default()
+        };
+        let got: Vec<(String, ErrorKind)> = errors(&job(n), &old)
+            .into_iter()
+            .map(|e| (e.field, e.kind))
+            .collect();
+        let want = [
+            ("status.completionTime", ErrorKind::Required),
+            ("status.conditions", ErrorKind::Invalid),
+            ("status.startTime", ErrorKind::Required),
+            ("status.completedIndexes", ErrorKind::Invalid),
+            ("status.terminating", ErrorKind::Invalid),
+            ("status.conditions", ErrorKind::Invalid),
+        ]
+        .map(|(f, k)| (f.to_owned(), k));
+        assert_eq!(got, want);
     }
 
     #[test]
