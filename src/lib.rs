@@ -12,6 +12,7 @@ pub mod indexes;
 pub mod sim;
 pub mod status;
 pub mod success_policy;
+mod time;
 mod valid;
 pub mod validation;
 mod yaml;

@@ -58,8 +58,9 @@ impl ValidJob {
     /// copes with the values later rules forbid — it skips a pod failure
     /// policy rule with an unknown action or operator, a rule naming a
     /// container the template lacks simply never matches, and a Job with an
-    /// unknown completion mode is left alone — so those errors alone do not
-    /// reject a stored Job. Every other error does.
+    /// unknown completion mode or any `spec.managedBy` other than its own
+    /// name is left alone — so those errors alone do not reject a stored
+    /// Job. Every other error does.
     pub fn from_stored(mut job: Job) -> Result<ValidJob, ValidationErrors> {
         defaults::apply_defaults(&mut job);
         if let Err(mut errors) = validation::validate_create(&job) {
@@ -210,6 +211,12 @@ impl ValidJob {
 /// Errors of rules the controller tolerates in stored Jobs (see
 /// [`ValidJob::from_stored`]).
 fn tolerated_in_stored_job(e: &FieldError) -> bool {
+    // Whatever `spec.managedBy` holds, the built-in controller only asks
+    // whether it is its own name: any other value, even one today's API
+    // server would refuse, means "leave this Job alone".
+    if e.field == "spec.managedBy" {
+        return true;
+    }
     let in_rule = e.field.starts_with("spec.podFailurePolicy.rules[");
     match e.kind {
         ErrorKind::NotSupported => {

@@ -132,21 +132,20 @@ fn time_going_backwards_is_an_error_and_changes_nothing() {
     assert_eq!(created(&first).len(), 1);
 }
 
+/// Upstream `ClaimPods` skips a pod whose controller is another object:
+/// it is not an error, and the Job neither tracks nor touches it.
 #[test]
-fn a_pod_controlled_by_something_else_is_refused() {
+fn a_pod_controlled_by_something_else_is_ignored() {
     let mut ctl = JobController::new(pi(""), t(0));
     let pods = created(&drain(&mut ctl, t(0)));
     let mut foreign = pods[0].clone();
     foreign.metadata.name = "stranger".into();
+    foreign.metadata.uid = "stranger-uid".into();
     foreign.metadata.owner_references[0].uid = "another-job".into();
     let before = ctl.status().clone();
-    let err = ctl
-        .handle_pod(t(1), PodEvent::Observed(foreign))
-        .unwrap_err();
-    assert!(matches!(
-        err,
-        job_controller::MachineError::ForeignPod { .. }
-    ));
+    ctl.handle_pod(t(1), PodEvent::Observed(foreign))
+        .expect("a foreign pod is input, not misuse");
+    assert!(ctl.poll_action().is_none(), "nothing to do with it");
     assert_eq!(ctl.status(), &before);
     assert_eq!(ctl.pod_count(), 1);
 }
@@ -403,4 +402,351 @@ fn a_finished_job_asks_for_no_deadline_wake_up() {
     cluster.settle(&mut ctl, t(294)).unwrap();
     assert!(ctl.is_finished());
     assert_eq!(ctl.poll_timeout(), None);
+}
+
+// ---- Claiming and the orphan path (upstream `ClaimPods`, `handleSingleOrphanPod`)
+
+/// A pod as the API holds it after the machine created it: owned, with the
+/// tracking finalizer, in `phase`.
+fn owned(pod: &job_controller::api::Pod, phase: PodPhase) -> job_controller::api::Pod {
+    let mut pod = pod.clone();
+    pod.status = Some(PodStatus {
+        phase: Some(phase),
+        ..Default::default()
+    });
+    pod
+}
+
+fn count(actions: &[Action], pred: impl Fn(&Action) -> bool) -> usize {
+    actions.iter().filter(|a| pred(a)).count()
+}
+
+/// Runs a one-pod Job to `Complete` and returns it with its pod.
+fn completed_job(extra_spec: &str) -> (JobController, job_controller::api::Pod) {
+    let mut ctl = JobController::new(pi(extra_spec), t(0));
+    let pod = created(&drain(&mut ctl, t(0))).remove(0);
+    ctl.handle_pod(t(5), PodEvent::Observed(owned(&pod, PodPhase::Succeeded)))
+        .unwrap();
+    drain(&mut ctl, t(5));
+    assert!(ctl.is_finished(), "{:?}", ctl.status());
+    (ctl, pod)
+}
+
+/// `syncJob` returns for a finished Job before `ClaimPods`: an orphan that
+/// matches the selector is not adopted, an owned pod that stops matching is
+/// not released.
+#[test]
+fn a_finished_job_claims_nothing() {
+    let (mut ctl, pod) = completed_job("");
+    ctl.handle_pod(t(6), PodEvent::Observed(orphan(&ctl, "late", true)))
+        .unwrap();
+    let mut relabelled = owned(&pod, PodPhase::Succeeded);
+    relabelled.metadata.finalizers.clear();
+    relabelled.metadata.labels.clear();
+    ctl.handle_pod(t(7), PodEvent::Observed(relabelled))
+        .unwrap();
+    let actions = drain(&mut ctl, t(7));
+    assert!(actions.is_empty(), "{actions:?}");
+}
+
+/// Upstream's orphan path: a pod of a finished Job that is being deleted
+/// and still carries the tracking finalizer has it removed (`deletePod` →
+/// `handleSingleOrphanPod`), once.
+#[test]
+fn a_pod_of_a_finished_job_loses_its_finalizer_when_deleted() {
+    let (mut ctl, pod) = completed_job("");
+    // A pod the Job never counted, still carrying the finalizer (e.g. listed
+    // from an older cluster state after a restart).
+    let mut straggler = owned(&pod, PodPhase::Running);
+    straggler.metadata.name = "straggler".into();
+    straggler.metadata.uid = "uid-straggler".into();
+    ctl.handle_pod(t(6), PodEvent::Observed(straggler.clone()))
+        .unwrap();
+    assert!(drain(&mut ctl, t(6)).is_empty(), "not before it is deleted");
+    straggler.metadata.deletion_timestamp = Some(t(7));
+    ctl.handle_pod(t(7), PodEvent::Observed(straggler.clone()))
+        .unwrap();
+    let actions = drain(&mut ctl, t(7));
+    assert_eq!(
+        actions,
+        vec![Action::RemoveFinalizer {
+            name: "straggler".into(),
+            uid: "uid-straggler".into()
+        }]
+    );
+    ctl.handle_pod(t(8), PodEvent::Observed(straggler)).unwrap();
+    assert!(drain(&mut ctl, t(8)).is_empty(), "asked once");
+    assert_eq!(ctl.status().succeeded, 1, "counts are final");
+}
+
+/// An update of a finished Job sweeps the finalizers of its pods
+/// (`updateJob` → `enqueueLabelSelector`).
+#[test]
+fn an_update_of_a_finished_job_releases_every_remaining_finalizer() {
+    let (mut ctl, pod) = completed_job("ttlSecondsAfterFinished: 100");
+    let mut straggler = owned(&pod, PodPhase::Running);
+    straggler.metadata.name = "straggler".into();
+    straggler.metadata.uid = "uid-straggler".into();
+    ctl.handle_pod(t(6), PodEvent::Observed(straggler)).unwrap();
+    assert!(drain(&mut ctl, t(6)).is_empty());
+    let mut job = ctl.job().job().clone();
+    job.spec.ttl_seconds_after_finished = Some(200);
+    let updated = ctl.job().update(job).expect("ttl is mutable");
+    ctl.handle_spec_change(t(9), updated).unwrap();
+    let actions = drain(&mut ctl, t(9));
+    assert_eq!(
+        count(
+            &actions,
+            |a| matches!(a, Action::RemoveFinalizer { name, .. } if name == "straggler")
+        ),
+        1,
+        "{actions:?}"
+    );
+}
+
+/// A manual selector that is empty selects every pod
+/// (`LabelSelectorAsSelector` of `{}` is `labels.Everything()`).
+#[test]
+fn an_empty_manual_selector_matches_every_pod() {
+    let job = parse_job(
+        "metadata: {name: all, namespace: default, uid: u-all}
+spec:
+  manualSelector: true
+  selector: {}
+  parallelism: 2
+  completions: 2
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: main, image: busybox}]",
+    )
+    .expect("parses");
+    let job = ValidJob::create(job).expect("valid: an empty selector is allowed");
+    let mut ctl = JobController::new(job, t(0));
+    drain(&mut ctl, t(0));
+    ctl.handle_pod(t(1), PodEvent::Observed(orphan(&ctl, "bare", false)))
+        .unwrap();
+    let actions = drain(&mut ctl, t(1));
+    assert_eq!(
+        count(
+            &actions,
+            |a| matches!(a, Action::AdoptPod { name, .. } if name == "bare")
+        ),
+        1,
+        "{actions:?}"
+    );
+}
+
+/// While the Job is being deleted, `ClaimObject` neither keeps nor releases
+/// an owned pod that stops matching: it is simply not the Job's any more.
+#[test]
+fn a_job_being_deleted_ignores_owned_pods_that_stop_matching() {
+    let mut ctl = JobController::new(pi("parallelism: 2\n  completions: 2"), t(0));
+    let pods = created(&drain(&mut ctl, t(0)));
+    let mut deleting = ctl.job().job().clone();
+    deleting.metadata.deletion_timestamp = Some(t(3));
+    let deleting = ValidJob::from_stored(deleting).expect("stored Job");
+    ctl.handle_spec_change(t(3), deleting).unwrap();
+    drain(&mut ctl, t(3));
+    assert_eq!(ctl.status().active, 2);
+    let mut relabelled = owned(&pods[0], PodPhase::Running);
+    relabelled.metadata.finalizers.clear();
+    relabelled.metadata.labels.clear();
+    ctl.handle_pod(t(4), PodEvent::Observed(relabelled))
+        .unwrap();
+    let actions = drain(&mut ctl, t(4));
+    assert_eq!(
+        count(&actions, |a| matches!(a, Action::ReleasePod { .. })),
+        0,
+        "{actions:?}"
+    );
+    assert_eq!(ctl.pod_count(), 1);
+    assert_eq!(ctl.status().active, 1);
+}
+
+/// Pods of other namespaces are never the Job's (upstream lists the Job's
+/// namespace only).
+#[test]
+fn a_pod_of_another_namespace_is_ignored() {
+    let mut ctl = JobController::new(pi(""), t(0));
+    drain(&mut ctl, t(0));
+    let mut elsewhere = orphan(&ctl, "elsewhere", true);
+    elsewhere.metadata.namespace = "other".into();
+    ctl.handle_pod(t(1), PodEvent::Observed(elsewhere)).unwrap();
+    assert!(drain(&mut ctl, t(1)).is_empty());
+    assert_eq!(ctl.pod_count(), 1);
+}
+
+// ---- managedBy (upstream `managedByExternalController`)
+
+fn managed_elsewhere(managed_by: &str, status: &str) -> ValidJob {
+    // Admitted with a valid manager (as the API server would), then read
+    // back with whatever the stored object says.
+    let job = parse_job(
+        "metadata: {name: ext, namespace: default, uid: u-ext}
+spec:
+  managedBy: example.com/queue
+  ttlSecondsAfterFinished: 30
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: main, image: busybox}]",
+    )
+    .expect("parses");
+    let mut job = ValidJob::create(job).expect("valid").into_job();
+    job.spec.managed_by = Some(managed_by.to_owned());
+    job.status = parse_job(&format!("status: {{{status}}}"))
+        .expect("parses")
+        .status;
+    ValidJob::from_stored(job).expect("a stored Job with any managedBy is accepted")
+}
+
+/// A stored Job may carry a `managedBy` today's API server would refuse;
+/// the built-in controller only asks whether it is its own name.
+#[test]
+fn a_stored_job_with_any_other_manager_is_accepted_and_left_alone() {
+    for managed_by in ["example.com/queue", "not a path at all", &"x".repeat(100)] {
+        let job = managed_elsewhere(managed_by, "");
+        assert!(job.is_managed_elsewhere());
+        let mut ctl = JobController::new(job, t(0));
+        let mut stray = orphan(&ctl, "stray", true);
+        ctl.handle_pod(t(1), PodEvent::Observed(stray.clone()))
+            .unwrap();
+        stray.metadata.name = "owned".into();
+        stray.metadata.owner_references = vec![job_controller::api::OwnerReference {
+            api_version: "batch/v1".into(),
+            kind: "Job".into(),
+            name: "ext".into(),
+            uid: "u-ext".into(),
+            controller: Some(true),
+            ..Default::default()
+        }];
+        stray.metadata.labels.clear();
+        ctl.handle_pod(t(2), PodEvent::Observed(stray)).unwrap();
+        let actions = drain(&mut ctl, t(2));
+        assert!(actions.is_empty(), "no claim, no status: {actions:?}");
+        assert_eq!(ctl.poll_timeout(), None);
+    }
+}
+
+/// The TTL controller does not look at `managedBy`: a finished Job managed
+/// elsewhere is deleted when its TTL runs out.
+#[test]
+fn the_ttl_applies_to_a_job_managed_elsewhere() {
+    let finished = "startTime: 2025-01-01T00:00:00Z, completionTime: 2025-01-01T00:00:10Z,
+  conditions: [{type: SuccessCriteriaMet, status: 'True', lastTransitionTime: 2025-01-01T00:00:10Z},
+               {type: Complete, status: 'True', lastTransitionTime: 2025-01-01T00:00:10Z}]";
+    let ctl = JobController::restore(
+        managed_elsewhere("example.com/queue", finished),
+        vec![],
+        t(20),
+    );
+    let mut ctl = ctl.expect("restores");
+    assert!(drain(&mut ctl, t(20)).is_empty());
+    assert_eq!(ctl.poll_timeout().map(|w| w.at), Some(t(40)));
+    ctl.handle_timeout(t(40)).unwrap();
+    assert_eq!(
+        drain(&mut ctl, t(40)),
+        vec![Action::DeleteJob {
+            reason: job_controller::DeleteJobReason::TtlAfterFinished
+        }]
+    );
+
+    // The external controller finishing the Job later arms the TTL too.
+    let mut ctl = JobController::new(managed_elsewhere("example.com/queue", ""), t(0));
+    assert_eq!(ctl.poll_timeout(), None);
+    let mut job = ctl.job().job().clone();
+    job.status = managed_elsewhere("example.com/queue", finished)
+        .into_job()
+        .status;
+    ctl.handle_spec_change(t(15), ValidJob::from_stored(job).unwrap())
+        .unwrap();
+    assert_eq!(ctl.poll_timeout().map(|w| w.at), Some(t(40)));
+}
+
+/// The orphan clean-up after a Job is deleted does not look at `managedBy`
+/// either: its pods lose the tracking finalizer.
+#[test]
+fn deleting_a_job_managed_elsewhere_releases_the_finalizers_of_its_pods() {
+    let mut ctl = JobController::new(managed_elsewhere("example.com/queue", ""), t(0));
+    let mut pod = orphan(&ctl, "ext-1", true);
+    pod.metadata.owner_references = vec![job_controller::api::OwnerReference {
+        api_version: "batch/v1".into(),
+        kind: "Job".into(),
+        name: "ext".into(),
+        uid: "u-ext".into(),
+        controller: Some(true),
+        ..Default::default()
+    }];
+    pod.metadata.finalizers = vec!["batch.kubernetes.io/job-tracking".into()];
+    ctl.handle_pod(t(1), PodEvent::Observed(pod)).unwrap();
+    assert!(drain(&mut ctl, t(1)).is_empty());
+    ctl.handle_job_deleted(t(2)).unwrap();
+    assert_eq!(
+        drain(&mut ctl, t(2)),
+        vec![Action::RemoveFinalizer {
+            name: "ext-1".into(),
+            uid: "uid-ext-1".into()
+        }]
+    );
+}
+
+// ---- Time at the ends of chrono's range
+
+/// Every instant the machine derives saturates: a Job started a moment
+/// before the end of time, whose pod fails (backoff) under a deadline and a
+/// TTL, neither panics nor asks for a wake-up out of range.
+#[test]
+fn no_panic_at_the_end_of_time() {
+    let end = chrono::DateTime::<Utc>::MAX_UTC;
+    let start = end - chrono::Duration::seconds(3);
+    let mut ctl = JobController::new(
+        pi("activeDeadlineSeconds: 100\n  ttlSecondsAfterFinished: 100\n  backoffLimit: 2"),
+        start,
+    );
+    let pod = created(&drain(&mut ctl, start)).remove(0);
+    let mut failed = owned(&pod, PodPhase::Failed);
+    // Finished now: the 10 s backoff runs past the end of time.
+    failed.status = Some(PodStatus {
+        phase: Some(PodPhase::Failed),
+        container_statuses: vec![job_controller::api::ContainerStatus {
+            name: "main".into(),
+            state: Some(job_controller::api::ContainerState {
+                terminated: Some(job_controller::api::ContainerStateTerminated {
+                    exit_code: 1,
+                    finished_at: Some(start),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }],
+        ..Default::default()
+    });
+    ctl.handle_pod(start, PodEvent::Observed(failed)).unwrap();
+    drain(&mut ctl, start);
+    let wake = ctl.poll_timeout().expect("the backoff or the deadline");
+    assert!(wake.at <= end);
+    ctl.handle_timeout(end).unwrap();
+    drain(&mut ctl, end);
+    ctl.handle_timeout(end).unwrap();
+    drain(&mut ctl, end);
+}
+
+/// The same at the start of time: finish times and deletion grace periods
+/// reach back before `MIN_UTC`.
+#[test]
+fn no_panic_at_the_start_of_time() {
+    let start = chrono::DateTime::<Utc>::MIN_UTC;
+    let mut ctl = JobController::new(pi("activeDeadlineSeconds: 5"), start);
+    let pod = created(&drain(&mut ctl, start)).remove(0);
+    let mut dying = owned(&pod, PodPhase::Running);
+    dying.metadata.deletion_timestamp = Some(start);
+    dying.metadata.deletion_grace_period_seconds = Some(i64::MAX);
+    ctl.handle_pod(start, PodEvent::Observed(dying)).unwrap();
+    drain(&mut ctl, start);
+    assert!(ctl.poll_timeout().is_none_or(|w| w.at >= start));
+    let later = start + chrono::Duration::seconds(30);
+    ctl.handle_timeout(later).unwrap();
+    drain(&mut ctl, later);
 }

@@ -17,20 +17,6 @@ pub enum MachineError {
         /// The latest time seen before.
         last: DateTime<Utc>,
     },
-    /// The pod is controlled by another object.
-    #[error(
-        "pod {pod:?} is controlled by {owner_kind} {owner_uid:?}, not by this Job ({job_uid:?})"
-    )]
-    ForeignPod {
-        /// Pod name.
-        pod: String,
-        /// Kind of its controller.
-        owner_kind: String,
-        /// UID of its controller.
-        owner_uid: String,
-        /// This Job's UID.
-        job_uid: String,
-    },
     /// A pod without a name.
     #[error("pod has no metadata.name")]
     UnnamedPod,

@@ -379,9 +379,17 @@ impl JobController {
         }
         self.last_now = now;
         self.job = job;
+        if self.job.is_managed_elsewhere() {
+            // Another controller writes this status; the TTL and the orphan
+            // clean-up read it.
+            self.status = self.job.job().status.clone().unwrap_or_default();
+        }
         // Classification depends on the spec (replacement policy, pod
         // failure policy): rebuild. A spec change is not the hot path.
         self.index = PodIndex::build(&self.job, self.pods.values());
+        if self.status.is_finished() && !self.job_gone {
+            self.release_all_finalizers();
+        }
         self.sync(now);
         Ok(())
     }
@@ -400,23 +408,9 @@ impl JobController {
         self.timers = Timers::default();
         self.creating.clear();
         self.deleting.clear();
-        if self.job.is_managed_elsewhere() {
-            return Ok(());
-        }
-        let mut names: Vec<(u64, String)> = Vec::new();
-        for pod in self.pods.values_mut().filter(|p| p.finalizer) {
-            pod.finalizer = false;
-            names.push((pod.seq, pod.name.clone()));
-        }
-        names.sort();
-        for (_, name) in names {
-            let uid = self
-                .pods
-                .get(&name)
-                .map(|p| p.uid.clone())
-                .unwrap_or_default();
-            self.outbox.push_back(Action::RemoveFinalizer { name, uid });
-        }
+        // The orphan clean-up (`deleteJob` → `enqueueLabelSelector`) does not
+        // look at `managedBy`: the pods of any deleted Job lose the finalizer.
+        self.release_all_finalizers();
         Ok(())
     }
 
@@ -445,46 +439,50 @@ impl JobController {
         if pod.metadata.name.is_empty() {
             return Err(MachineError::UnnamedPod);
         }
-        let foreign =
-            pod.metadata.owner_references.iter().find(|o| {
-                o.controller == Some(true) && (o.kind != "Job" || o.uid != self.job.uid())
-            });
-        if let Some(owner) = foreign {
-            return Err(MachineError::ForeignPod {
-                pod: pod.metadata.name.clone(),
-                owner_kind: owner.kind.clone(),
-                owner_uid: owner.uid.clone(),
-                job_uid: self.job.uid().to_owned(),
-            });
-        }
         Ok(())
     }
 
-    /// Upstream `ClaimPods`: whether the Job keeps, adopts, releases or
-    /// ignores a pod (foreign controllers were refused by `check_pod`).
+    /// Upstream `getPodsForJob` / `ClaimPods`: whether the Job keeps,
+    /// adopts, releases or ignores a pod.
     fn claim(&self, pod: &Pod) -> Claim {
-        let owned = pod
+        // Upstream lists the pods of the Job's namespace only.
+        if !pod.metadata.namespace.is_empty() && pod.metadata.namespace != self.job.namespace() {
+            return Claim::Ignore;
+        }
+        let controller = pod
             .metadata
             .owner_references
             .iter()
-            .any(|o| o.controller == Some(true) && o.kind == "Job" && o.uid == self.job.uid());
+            .find(|o| o.controller == Some(true));
+        // A Job that no sync claims for (finished: `syncJob` returns before
+        // `ClaimPods`; managed by another controller: no sync at all) keeps
+        // the pods it controls, for the orphan clean-up of their
+        // finalizers, and takes no others.
+        let claims = !self.status.is_finished() && !self.job.is_managed_elsewhere();
+        // An empty selector matches every pod (`LabelSelectorAsSelector`);
+        // validation makes sure the Job has one.
         let matches = self
             .job
             .spec()
             .selector
             .as_ref()
-            .is_some_and(|s| !s.is_empty() && s.matches(&pod.metadata.labels));
-        match (owned, matches) {
-            (true, true) => Claim::Keep,
-            // A Job being deleted does not release its pods.
-            (true, false) if self.job.is_being_deleted() => Claim::Keep,
-            (true, false) => Claim::Release,
-            (false, true)
-                if pod.metadata.deletion_timestamp.is_none() && !self.job.is_being_deleted() =>
+            .is_some_and(|s| s.matches(&pod.metadata.labels));
+        match controller {
+            // Controlled by something else (`ClaimObject` compares UIDs only).
+            Some(owner) if owner.uid != self.job.uid() => Claim::Ignore,
+            Some(_) if !claims || matches => Claim::Keep,
+            // Owned but no longer matching: released, unless the Job is
+            // being deleted, which leaves the pod unclaimed.
+            Some(_) if self.job.is_being_deleted() => Claim::Ignore,
+            Some(_) => Claim::Release,
+            None if claims
+                && matches
+                && pod.metadata.deletion_timestamp.is_none()
+                && !self.job.is_being_deleted() =>
             {
                 Claim::Adopt
             }
-            (false, _) => Claim::Ignore,
+            None => Claim::Ignore,
         }
     }
 
@@ -555,8 +553,43 @@ impl JobController {
         if record.deletion_timestamp.is_some() || record.is_finished() {
             self.deleting.remove(name);
         }
+        // Upstream's orphan path (`deletePod` → `handleSingleOrphanPod`): a
+        // pod of a finished Job that is being deleted loses the finalizer
+        // that no sync of that Job will remove any more.
+        let orphaned =
+            self.status.is_finished() && record.finalizer && record.deletion_timestamp.is_some();
+        if orphaned {
+            record.finalizer = false;
+            self.outbox.push_back(Action::RemoveFinalizer {
+                name: record.name.clone(),
+                uid: record.uid.clone(),
+            });
+        }
         self.remove_record(name);
         self.insert_record(record);
+    }
+
+    /// Upstream's orphan clean-up of a whole Job (`enqueueLabelSelector` →
+    /// `handleSingleOrphanPod`, run when a finished Job is updated and when
+    /// a Job is deleted): every pod it controls that still carries the
+    /// finalizer has it removed.
+    fn release_all_finalizers(&mut self) {
+        let mut names: Vec<(u64, String)> = self
+            .pods
+            .values()
+            .filter(|p| p.finalizer)
+            .map(|p| (p.seq, p.name.clone()))
+            .collect();
+        names.sort();
+        for (_, name) in names {
+            self.update_record(&name, |p| p.finalizer = false);
+            let uid = self
+                .pods
+                .get(&name)
+                .map(|p| p.uid.clone())
+                .unwrap_or_default();
+            self.outbox.push_back(Action::RemoveFinalizer { name, uid });
+        }
     }
 
     fn insert_record(&mut self, record: PodRecord) {
@@ -589,7 +622,13 @@ impl JobController {
 
     /// One reconcile at `now`, as upstream's `syncJob`.
     fn sync(&mut self, now: DateTime<Utc>) {
-        if self.job_gone || self.job.is_managed_elsewhere() {
+        if self.job_gone {
+            return;
+        }
+        if self.job.is_managed_elsewhere() {
+            // No sync at all; the TTL controller does not look at managedBy.
+            self.timers = Timers::default();
+            self.check_ttl(now);
             return;
         }
         self.timers.expire(now);
@@ -619,7 +658,8 @@ impl JobController {
             index,
             backoff: self.backoff,
             expectations_satisfied: self.creating.is_empty() && self.deleting.is_empty(),
-            already_deleting: &self.finishing_deletes,
+            deleting: &self.deleting,
+            finishing: &self.finishing_deletes,
             names_issued: self.names_issued,
             taken_names: &self.creating,
             now,
@@ -658,7 +698,6 @@ impl JobController {
             names_issued,
             backoff_wake,
             deadline_wake,
-            manage_ran,
         } = out;
         for name in &finalizers_removed {
             self.update_record(name, |p| p.finalizer = false);
@@ -672,11 +711,10 @@ impl JobController {
         if let Some(b) = backoff {
             self.backoff = b;
         }
-        if manage_ran {
-            self.timers.backoff = backoff_wake;
-        } else if let Some(w) = backoff_wake {
-            self.timers.backoff = Some(w);
-        }
+        // Each reconcile plans both wake-ups afresh: one it did not plan would
+        // find nothing to do (a backoff wake-up needs `manageJob` to run,
+        // which needs what this reconcile had).
+        self.timers.backoff = backoff_wake.filter(|t| *t > now);
         self.timers.deadline = deadline_wake.filter(|t| *t > now);
         self.status = status;
         self.outbox.extend(actions);

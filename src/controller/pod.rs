@@ -194,9 +194,7 @@ impl PodRecord {
         }
         if let Some(d) = self.deletion_timestamp {
             let grace = self.deletion_grace_period_seconds.unwrap_or(0);
-            return d
-                .checked_sub_signed(Duration::try_seconds(grace).unwrap_or_default())
-                .unwrap_or(d);
+            return crate::time::before(d, Duration::try_seconds(grace).unwrap_or_default());
         }
         self.creation_timestamp.unwrap_or(DateTime::<Utc>::MIN_UTC)
     }

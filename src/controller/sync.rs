@@ -20,6 +20,7 @@ use crate::failure_policy::match_policy;
 use crate::indexes::IndexSet;
 use crate::status::{self as cond, ensure_condition, new_condition};
 use crate::success_policy::match_success_policy;
+use crate::time;
 use crate::valid::ValidJob;
 
 /// Upstream `MaxPodCreateDeletePerSync`.
@@ -34,10 +35,22 @@ pub(crate) struct SyncInput<'a> {
     pub index: &'a PodIndex,
     pub backoff: BackoffRecord,
     pub expectations_satisfied: bool,
-    pub already_deleting: &'a BTreeSet<String>,
+    /// Pods whose deletion the machine asked for and has not seen begin:
+    /// scale-down and suspension (expectations) ...
+    pub deleting: &'a BTreeSet<String>,
+    /// ... and the terminal path (not expectations upstream). Either way
+    /// the pod is never asked to be deleted again.
+    pub finishing: &'a BTreeSet<String>,
     pub names_issued: u64,
     pub taken_names: &'a BTreeMap<String, Option<i32>>,
     pub now: DateTime<Utc>,
+}
+
+impl SyncInput<'_> {
+    /// Whether a `DeletePod` for this pod is already out.
+    fn delete_requested(&self, name: &str) -> bool {
+        self.deleting.contains(name) || self.finishing.contains(name)
+    }
 }
 
 #[derive(Default)]
@@ -51,9 +64,12 @@ pub(crate) struct SyncOutput {
     pub expected_deletions: Vec<String>,
     pub finishing_deletes: Vec<String>,
     pub names_issued: u64,
+    /// When the pod-failure backoff lets the next reconcile create pods
+    /// (set only by a reconcile that ran `manageJob` and was held back).
     pub backoff_wake: Option<DateTime<Utc>>,
+    /// When `activeDeadlineSeconds` runs out, if a reconcile then has
+    /// something to do.
     pub deadline_wake: Option<DateTime<Utc>>,
-    pub manage_ran: bool,
 }
 
 /// Everything one sync derives from the pods (upstream `syncJobCtx`).
@@ -72,10 +88,19 @@ struct Ctx<'a> {
     new_backoff: BackoffRecord,
     finished: Option<JobCondition>,
     prev_succeeded_indexes: IndexSet,
+    /// `status.failedIndexes` before this sync (backoffLimitPerIndex).
+    prev_failed_indexes: IndexSet,
     succeeded_indexes: IndexSet,
     failed_indexes: Option<IndexSet>,
     /// Per index, the failed pod whose finalizer is kept (backoffLimitPerIndex).
     delayed: BTreeMap<i32, &'a PodRecord>,
+    /// A terminal decision was found in this sync, even if it had to be
+    /// dropped for unsatisfied expectations.
+    decided: bool,
+    /// `manageJob` wanted pods but the Job-wide backoff held them back.
+    backoff_held: bool,
+    /// Upstream `suspendCondChanged`: the Suspended condition changed.
+    suspend_changed: bool,
     out: SyncOutput,
 }
 
@@ -104,6 +129,11 @@ impl<'a> Ctx<'a> {
 
     fn valid_index(&self, p: &PodRecord) -> Option<i32> {
         p.index.filter(|i| *i < self.completions())
+    }
+
+    /// Whether the index was failed before this sync.
+    fn prev_failed_index(&self, i: i32) -> bool {
+        self.prev_failed_indexes.contains(i)
     }
 
     fn record(&self, name: &str) -> Option<&'a PodRecord> {
@@ -160,9 +190,13 @@ pub(crate) fn sync_job(input: &SyncInput<'_>) -> SyncOutput {
         new_backoff: input.backoff,
         finished: None,
         prev_succeeded_indexes: IndexSet::new(),
+        prev_failed_indexes: IndexSet::new(),
         succeeded_indexes: IndexSet::new(),
         failed_indexes: None,
         delayed: BTreeMap::new(),
+        decided: false,
+        backoff_held: false,
+        suspend_changed: false,
         out: SyncOutput {
             names_issued: input.names_issued,
             ..SyncOutput::default()
@@ -207,13 +241,16 @@ pub(crate) fn sync_job(input: &SyncInput<'_>) -> SyncOutput {
 
     let mut active_count = ctx.active_count;
     if ctx.finished.is_some() {
-        // Upstream deleteActivePods: every active pod, finalizers kept.
+        ctx.decided = true;
+        // Upstream deleteActivePods: every active pod, finalizers kept. A
+        // pod whose deletion is already asked for counts as deleted (a
+        // second DELETE would succeed upstream) but is not asked again.
         let mut deleted_ready = 0;
         for p in ctx.active_pods() {
             if p.is_ready() {
                 deleted_ready += 1;
             }
-            if !input.already_deleting.contains(&p.name) {
+            if !input.delete_requested(&p.name) {
                 ctx.out.actions.push(Action::DeletePod {
                     name: p.name.clone(),
                     reason: DeleteReason::JobFinishing,
@@ -222,7 +259,7 @@ pub(crate) fn sync_job(input: &SyncInput<'_>) -> SyncOutput {
             }
         }
         ctx.terminating = ctx.terminating.saturating_add(active_count);
-        ctx.ready -= deleted_ready;
+        ctx.ready = ctx.ready.saturating_sub(deleted_ready);
         active_count = 0;
         if !input.expectations_satisfied {
             ctx.finished = None;
@@ -232,13 +269,13 @@ pub(crate) fn sync_job(input: &SyncInput<'_>) -> SyncOutput {
         if input.expectations_satisfied && !job.is_being_deleted() {
             active_count = manage_job(&mut ctx);
             manage_ran = true;
-            ctx.out.manage_ran = true;
         }
         let complete = match job.completions() {
             None => ctx.succeeded > 0 && active_count == 0,
             Some(c) => ctx.succeeded >= c && active_count == 0,
         };
         if complete {
+            ctx.decided = true;
             ctx.finished = Some(new_condition(
                 JobConditionType::SuccessCriteriaMet,
                 ConditionStatus::True,
@@ -247,8 +284,7 @@ pub(crate) fn sync_job(input: &SyncInput<'_>) -> SyncOutput {
                 now,
             ));
         } else if manage_ran {
-            // Whether it changed shows in the status comparison below.
-            update_suspended_condition(&mut status, job.is_suspended(), now);
+            ctx.suspend_changed = update_suspended_condition(&mut status, job.is_suspended(), now);
         }
     }
 
@@ -256,7 +292,44 @@ pub(crate) fn sync_job(input: &SyncInput<'_>) -> SyncOutput {
     status.ready = Some(ctx.ready);
     status.terminating = Some(ctx.terminating);
     track_and_finish(&mut ctx, status);
+    plan_wake_ups(&mut ctx);
     ctx.out
+}
+
+/// The wake-ups this reconcile leaves behind, each set only where a
+/// reconcile at that instant, with no other input before it, has something
+/// to do (upstream also requeues where it would find nothing; those
+/// requeues change nothing observable).
+fn plan_wake_ups(ctx: &mut Ctx<'_>) {
+    let input = ctx.input;
+    let now = input.now;
+    if ctx.backoff_held {
+        // The hold was decided with this sync's record, but the next sync
+        // starts from the stored one, which is this sync's record only if
+        // the status was flushed (upstream `flushUncountedAndRemoveFinalizers`).
+        let stored = ctx.out.backoff.unwrap_or(input.backoff);
+        let wait = stored.remaining(now).max(backoff::MIN_REQUEUE);
+        ctx.out.backoff_wake = Some(time::after(now, wait));
+    }
+    let status = &ctx.out.status;
+    let outcome_known = [
+        JobConditionType::SuccessCriteriaMet,
+        JobConditionType::FailureTarget,
+        JobConditionType::Complete,
+        JobConditionType::Failed,
+    ]
+    .iter()
+    .any(|t| status.true_condition(t).is_some());
+    // Measured from the startTime after this sync (a resume resets it).
+    // With creations or deletions in flight and no active pod, a reconcile
+    // at the deadline could neither write the decision nor delete anything:
+    // the observation that settles the expectations reconciles anyway.
+    ctx.out.deadline_wake = deadline(ctx.job(), status).filter(|d| {
+        *d > now
+            && !ctx.decided
+            && !outcome_known
+            && (input.expectations_satisfied || !input.index.active.is_empty())
+    });
 }
 
 /// Step 11 of `syncJob`: the first terminal decision that applies.
@@ -291,39 +364,47 @@ fn decide_terminal(ctx: &mut Ctx<'_>, status: &JobStatus) {
                 cond::MESSAGE_BACKOFF_LIMIT_EXCEEDED,
                 now,
             ));
-        } else if let Some(deadline) = deadline(job, status) {
-            if now >= deadline {
-                ctx.finished = Some(failure_target(
-                    cond::REASON_DEADLINE_EXCEEDED,
-                    cond::MESSAGE_DEADLINE_EXCEEDED,
-                    now,
-                ));
-            } else {
-                ctx.out.deadline_wake = Some(deadline);
-            }
+        } else if deadline(job, status).is_some_and(|d| now >= d) {
+            ctx.finished = Some(failure_target(
+                cond::REASON_DEADLINE_EXCEEDED,
+                cond::MESSAGE_DEADLINE_EXCEEDED,
+                now,
+            ));
         }
     }
     if job.is_indexed() {
         let completions = ctx.completions();
         ctx.prev_succeeded_indexes = IndexSet::parse(&status.completed_indexes, completions);
+        if job.backoff_limit_per_index().is_some() {
+            ctx.prev_failed_indexes = IndexSet::parse(
+                status.failed_indexes.as_deref().unwrap_or_default(),
+                completions,
+            );
+        }
+        // An index has one outcome: the API server rejects a status whose
+        // completed and failed indexes overlap. Upstream would count both
+        // and retry the rejected write forever; here the outcome recorded
+        // first stands, and within one sync a success wins over a failure.
         let mut succeeded = ctx.prev_succeeded_indexes.clone();
         for p in &ctx.fresh {
             if p.phase == PodPhase::Succeeded && p.finalizer {
                 if let Some(i) = ctx.valid_index(p) {
-                    succeeded.insert(i);
+                    if !ctx.prev_failed_index(i) {
+                        succeeded.insert(i);
+                    }
                 }
             }
         }
         ctx.succeeded = i32::try_from(succeeded.len()).unwrap_or(i32::MAX);
         ctx.succeeded_indexes = succeeded;
         if let Some(limit) = job.backoff_limit_per_index() {
-            let mut failed = IndexSet::parse(
-                status.failed_indexes.as_deref().unwrap_or_default(),
-                completions,
-            );
+            let mut failed = ctx.prev_failed_indexes.clone();
             for p in &ctx.fresh {
                 if let Some(i) = ctx.valid_index(p) {
-                    if p.finalizer && is_index_failed(ctx, p, limit) {
+                    if p.finalizer
+                        && !ctx.succeeded_indexes.contains(i)
+                        && is_index_failed(ctx, p, limit)
+                    {
                         failed.insert(i);
                     }
                 }
@@ -387,11 +468,10 @@ fn deadline(job: &ValidJob, status: &JobStatus) -> Option<DateTime<Utc>> {
     if job.is_suspended() {
         return None;
     }
-    Some(
-        Duration::try_seconds(seconds)
-            .and_then(|d| start.checked_add_signed(d))
-            .unwrap_or(DateTime::<Utc>::MAX_UTC),
-    )
+    Some(time::after(
+        start,
+        Duration::try_seconds(seconds).unwrap_or(Duration::MAX),
+    ))
 }
 
 /// Upstream `getFailJobMessage`: the first owned failed pod (counted or not)
@@ -465,7 +545,8 @@ fn pods_with_delayed_deletion<'a>(ctx: &Ctx<'a>) -> BTreeMap<i32, &'a PodRecord>
 
 /// Suspended condition after a sync that ran manageJob: True while
 /// suspended; flipped to False on resume, which restarts `startTime`.
-fn update_suspended_condition(status: &mut JobStatus, suspended: bool, now: DateTime<Utc>) {
+/// Returns whether the condition changed (upstream `suspendCondChanged`).
+fn update_suspended_condition(status: &mut JobStatus, suspended: bool, now: DateTime<Utc>) -> bool {
     if suspended {
         ensure_condition(
             &mut status.conditions,
@@ -474,7 +555,7 @@ fn update_suspended_condition(status: &mut JobStatus, suspended: bool, now: Date
             cond::REASON_JOB_SUSPENDED,
             "Job suspended",
             now,
-        );
+        )
     } else if ensure_condition(
         &mut status.conditions,
         JobConditionType::Suspended,
@@ -484,6 +565,9 @@ fn update_suspended_condition(status: &mut JobStatus, suspended: bool, now: Date
         now,
     ) {
         status.start_time = Some(now);
+        true
+    } else {
+        false
     }
 }
 
@@ -495,7 +579,6 @@ fn manage_job(ctx: &mut Ctx<'_>) -> i32 {
     if job.is_suspended() {
         let all = ctx.input.index.active.len();
         let doomed = active_pods_for_removal(ctx, all);
-        ctx.out.backoff_wake = None;
         return active.saturating_sub(delete_job_pods(ctx, doomed, DeleteReason::Suspended));
     }
     let want = match job.completions() {
@@ -512,7 +595,6 @@ fn manage_job(ctx: &mut Ctx<'_>) -> i32 {
     let mut doomed = active_pods_for_removal(ctx, rm_at_least);
     doomed.truncate(MAX_POD_CREATE_DELETE_PER_SYNC);
     if !doomed.is_empty() {
-        ctx.out.backoff_wake = None;
         return active.saturating_sub(delete_job_pods(ctx, doomed, DeleteReason::TooManyActive));
     }
     let terminating = if ctx.only_replace_failed() {
@@ -524,13 +606,12 @@ fn manage_job(ctx: &mut Ctx<'_>) -> i32 {
     if diff <= 0 {
         return active;
     }
-    if job.backoff_limit_per_index().is_none() {
-        let remaining = ctx.new_backoff.remaining(now);
-        if remaining > Duration::zero() {
-            ctx.out.backoff_wake = Some(now + remaining.max(backoff::MIN_REQUEUE));
-            // Upstream quirk: this path reports `active: 0`.
-            return 0;
-        }
+    if job.backoff_limit_per_index().is_none() && ctx.new_backoff.remaining(now) > Duration::zero()
+    {
+        // The wake-up is planned once the stored record is known.
+        ctx.backoff_held = true;
+        // Upstream quirk: this path reports `active: 0`.
+        return 0;
     }
     let mut diff = usize::try_from(diff)
         .unwrap_or(0)
@@ -555,7 +636,7 @@ fn manage_job(ctx: &mut Ctx<'_>) -> i32 {
             }
             if ready_now.is_empty() {
                 if let Some(wait) = min_wait {
-                    ctx.out.backoff_wake = Some(now + wait.max(backoff::MIN_REQUEUE));
+                    ctx.out.backoff_wake = Some(time::after(now, wait.max(backoff::MIN_REQUEUE)));
                     return 0;
                 }
             }
@@ -564,7 +645,6 @@ fn manage_job(ctx: &mut Ctx<'_>) -> i32 {
         diff = chosen.len();
         indexes = chosen.into_iter().map(Some).collect();
     }
-    ctx.out.backoff_wake = None;
     for (n, index) in indexes.into_iter().enumerate() {
         let predecessor = index.and_then(|i| ctx.delayed.get(&i).copied());
         let rendered = create::render_pod(
@@ -611,13 +691,18 @@ fn delete_job_pods(
             });
             ctx.out.finalizers_removed.push(p.name.clone());
         }
-        ctx.out.actions.push(Action::DeletePod {
-            name: p.name.clone(),
-            reason,
-        });
-        ctx.out.expected_deletions.push(p.name.clone());
+        // A pod already on its way out (asked on the terminal path of an
+        // earlier sync, not yet seen terminating) counts as deleted, as a
+        // second DELETE would upstream, but is not asked again.
+        if !ctx.input.delete_requested(&p.name) {
+            ctx.out.actions.push(Action::DeletePod {
+                name: p.name.clone(),
+                reason,
+            });
+            ctx.out.expected_deletions.push(p.name.clone());
+        }
         if p.is_ready() {
-            ctx.ready -= 1;
+            ctx.ready = ctx.ready.saturating_sub(1);
         }
         deleted += 1;
     }
@@ -711,6 +796,7 @@ fn track_and_finish(ctx: &mut Ctx<'_>, mut status: JobStatus) {
     let job = ctx.job();
     let now = ctx.input.now;
     let indexed = job.is_indexed();
+    let old = ctx.input.status;
     let removed_now: BTreeSet<String> = ctx.out.finalizers_removed.iter().cloned().collect();
     let index = ctx.input.index;
     let pods = ctx.input.pods;
@@ -728,7 +814,14 @@ fn track_and_finish(ctx: &mut Ctx<'_>, mut status: JobStatus) {
                 .and_then(|n| pods.get(n))
                 .is_some_and(|p| p.finalizer)
     };
-    clean_uncounted(&mut status, |uid| has_finalizer(uid, &removed_uids));
+    // Upstream `needsFlush`: whether the status must be written before any
+    // finalizer is removed. It decides, too, whether this sync's backoff
+    // record is stored (the flush stores it; nothing else does).
+    let mut needs_flush = ctx.suspend_changed
+        || status.active != old.active
+        || status.ready != old.ready
+        || status.terminating != old.terminating;
+    needs_flush |= clean_uncounted(&mut status, |uid| has_finalizer(uid, &removed_uids));
 
     // Only pods that may lose their finalizer matter: normally the fresh
     // ones; every pod with the finalizer when the Job is being deleted or
@@ -760,13 +853,17 @@ fn track_and_finish(ctx: &mut Ctx<'_>, mut status: JobStatus) {
         to_remove.push(p);
         if p.phase == PodPhase::Succeeded && !ctx.uncounted_failed.contains(p.uid.as_str()) {
             if indexed {
+                // A success for an index already failed is not counted
+                // (see `succeeded_indexes`); its finalizer goes all the same.
                 if let Some(i) = ctx.valid_index(p) {
-                    if !ctx.prev_succeeded_indexes.contains(i) {
+                    if !ctx.prev_succeeded_indexes.contains(i) && !ctx.prev_failed_index(i) {
                         new_succeeded_indexes.push(i);
+                        needs_flush = true;
                     }
                 }
             } else if !ctx.uncounted_succeeded.contains(p.uid.as_str()) {
                 uncounted.succeeded.push(p.uid.clone());
+                needs_flush = true;
             }
         } else if (failed || finished_is_failure)
             && !ctx.uncounted_failed.contains(p.uid.as_str())
@@ -774,6 +871,7 @@ fn track_and_finish(ctx: &mut Ctx<'_>, mut status: JobStatus) {
             && ctx.policy_counts(p)
         {
             uncounted.failed.push(p.uid.clone());
+            needs_flush = true;
         }
         if new_succeeded_indexes.len() + uncounted.succeeded.len() + uncounted.failed.len()
             >= MAX_UNCOUNTED_PODS
@@ -790,11 +888,14 @@ fn track_and_finish(ctx: &mut Ctx<'_>, mut status: JobStatus) {
         status.succeeded = i32::try_from(ctx.succeeded_indexes.len()).unwrap_or(i32::MAX);
         status.completed_indexes = ctx.succeeded_indexes.to_string();
         status.failed_indexes = ctx.failed_indexes.as_ref().map(ToString::to_string);
+        needs_flush |= status.completed_indexes != old.completed_indexes
+            || status.failed_indexes != old.failed_indexes;
     }
     let mut finished = ctx.finished.take();
     if let Some(c) = &finished {
         if c.type_ == JobConditionType::FailureTarget {
             status.conditions.push(c.clone());
+            needs_flush = true;
             finished = Some(new_condition(
                 JobConditionType::Failed,
                 ConditionStatus::True,
@@ -808,6 +909,7 @@ fn track_and_finish(ctx: &mut Ctx<'_>, mut status: JobStatus) {
                 .is_none()
             {
                 status.conditions.push(c.clone());
+                needs_flush = true;
             }
             finished = Some(new_condition(
                 JobConditionType::Complete,
@@ -821,12 +923,12 @@ fn track_and_finish(ctx: &mut Ctx<'_>, mut status: JobStatus) {
 
     // Flush: the status with the new uncounted UIDs goes out before any
     // finalizer is removed, so a crash in between cannot lose a count.
-    let needs_flush = status != *ctx.input.status;
+    // Without removals the flush and the final write below are one write.
     if needs_flush {
         ctx.out.backoff = Some(ctx.new_backoff);
-    }
-    if needs_flush && !to_remove.is_empty() {
-        ctx.out.actions.push(Action::UpdateStatus(status.clone()));
+        if !to_remove.is_empty() {
+            ctx.out.actions.push(Action::UpdateStatus(status.clone()));
+        }
     }
     for p in &to_remove {
         removed_uids.insert(p.uid.clone());
@@ -863,8 +965,7 @@ fn track_and_finish(ctx: &mut Ctx<'_>, mut status: JobStatus) {
         Action::UpdateStatus(s) => Some(s),
         _ => None,
     });
-    if status != *last_written.unwrap_or(ctx.input.status) {
-        ctx.out.backoff.get_or_insert(ctx.new_backoff);
+    if status != *last_written.unwrap_or(old) {
         ctx.out.actions.push(Action::UpdateStatus(status.clone()));
     }
     ctx.out.status = status;
@@ -889,8 +990,9 @@ fn can_remove_finalizer(ctx: &Ctx<'_>, p: &PodRecord, considered_failed: bool) -
 }
 
 /// Upstream `cleanUncountedPodsWithoutFinalizers`: UIDs whose pod no longer
-/// carries the finalizer (or is gone) move into the counters.
-fn clean_uncounted(status: &mut JobStatus, has_finalizer: impl Fn(&str) -> bool) {
+/// carries the finalizer (or is gone) move into the counters. Returns
+/// whether any moved.
+fn clean_uncounted(status: &mut JobStatus, has_finalizer: impl Fn(&str) -> bool) -> bool {
     let uncounted = status
         .uncounted_terminated_pods
         .get_or_insert_with(UncountedTerminatedPods::default);
@@ -902,4 +1004,5 @@ fn clean_uncounted(status: &mut JobStatus, has_finalizer: impl Fn(&str) -> bool)
     let moved_f = before_f - uncounted.failed.len();
     status.succeeded = status.succeeded.saturating_add(to_i32(moved_s));
     status.failed = status.failed.saturating_add(to_i32(moved_f));
+    moved_s + moved_f > 0
 }

@@ -208,7 +208,10 @@ impl Simulation {
                 if startable {
                     self.note(format!("pod {name} running"));
                     let run = self.seconds_in(self.behaviour.run_seconds);
-                    self.schedule(now + run, Scheduled::Finish(name.clone()));
+                    self.schedule(
+                        crate::time::after(now, run),
+                        Scheduled::Finish(name.clone()),
+                    );
                     self.kubelet(&name, |p| pod::ready(p, true, now));
                 }
             }
@@ -255,12 +258,15 @@ impl Simulation {
             let index = index.map(|i| format!(" (index {i})")).unwrap_or_default();
             self.note(format!("create pod {name}{index}"));
             let startup = self.seconds_in(self.behaviour.startup_seconds);
-            self.schedule(self.now + startup, Scheduled::Running(name));
+            self.schedule(
+                crate::time::after(self.now, startup),
+                Scheduled::Running(name),
+            );
         }
         for (name, reason) in deleted {
             self.note(format!("delete pod {name} ({reason:?})"));
             let grace = Duration::seconds(i64::from(self.behaviour.termination_seconds));
-            self.schedule(self.now + grace, Scheduled::Gone(name));
+            self.schedule(crate::time::after(self.now, grace), Scheduled::Gone(name));
         }
         for name in finalizers_removed {
             let finished = self
@@ -270,7 +276,10 @@ impl Simulation {
             if finished {
                 // The garbage collector removes finished pods once nothing
                 // holds them.
-                self.schedule(self.now + Duration::seconds(1), Scheduled::Gone(name));
+                self.schedule(
+                    crate::time::after(self.now, Duration::seconds(1)),
+                    Scheduled::Gone(name),
+                );
             }
         }
         for status in statuses {
