@@ -33,6 +33,22 @@ pub enum ParseError {
         /// 1-based column, when known.
         column: Option<usize>,
     },
+    /// The document uses a YAML feature that the crate refuses rather than
+    /// guesses at: a local tag (`!foo`, `!`) on a key or a value. Kubernetes'
+    /// YAML reader reads a scalar under such a tag as its bare text (`!n 3`
+    /// is the string `"3"`), which the parser cannot reproduce; ignoring the
+    /// tag would read another Job than the API server does.
+    #[error("{}{message}{}", path_prefix(path.as_deref()), location_suffix(*line, *column))]
+    Unsupported {
+        /// Dotted path of the offending key or value (`None`: the document itself).
+        path: Option<String>,
+        /// What is not supported.
+        message: String,
+        /// 1-based line, when known.
+        line: Option<usize>,
+        /// 1-based column, when known.
+        column: Option<usize>,
+    },
     /// The document is not a `batch/v1` `Job`.
     #[error(
         "expected apiVersion batch/v1 and kind Job, found apiVersion {api_version:?} kind {kind:?}"
@@ -54,6 +70,10 @@ pub enum ParseError {
         /// The limit.
         limit: usize,
     },
+}
+
+fn path_prefix(path: Option<&str>) -> String {
+    path.map_or_else(String::new, |p| format!("{p}: "))
 }
 
 fn location_suffix(line: Option<usize>, column: Option<usize>) -> String {

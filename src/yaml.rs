@@ -14,7 +14,20 @@
 //! (`labels: {a: true}` is rejected, as `kubectl` rejects it), while
 //! mapping keys are always text (`labels: {1: a}` is label `"1"`), as
 //! `sigs.k8s.io/yaml` converts them; `.nan` and `.inf` are refused, as JSON
-//! has no such numbers. Custom tags (`!foo`) are ignored.
+//! has no such numbers.
+//!
+//! Between the two steps the value is made canonical ([`canonicalise`]):
+//! every key becomes its text, and what has no single meaning is refused
+//! with the path it is at — a local tag (`!foo`, `!`) on a key or a value,
+//! two keys with the same text (`1` and `"1"`). The apiVersion/kind check
+//! and the typed decoding then read that one tree, so they cannot disagree
+//! about what the document says. YAML's own tags (`!!str`, `!!int`, …) are
+//! resolved by serde_yaml while parsing and leave no trace in the value:
+//! `!!str 3` is the string `"3"`, as for kubectl.
+//!
+//! Merge keys are not applied (serde_yaml does not, and a quoted `'<<'`,
+//! which `to_yaml` writes for a field of that name, cannot be told from
+//! one): `<<` is a key like any other, unknown to the Job and its spec.
 //!
 //! Aliases are expanded by serde_yaml, which caps the number of alias
 //! expansions but not their size: `[*a, *a, …]` with a large anchor `a`
@@ -94,11 +107,24 @@ pub fn parse_jobs(text: &str) -> Result<Vec<Job>, ParseError> {
     let mut jobs = Vec::new();
     for (index, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
         let value = Yaml::deserialize(doc).map_err(convert)?;
-        if value.is_null() {
+        // Canonical before anything reads it: the kind check below and the
+        // typed decoding must see the same keys and values (a tagged key
+        // `!e apiVersion` once hid `apiVersion: a8` from the check, which
+        // looked keys up by plain string, while the decoding untagged it).
+        // A tagged empty document (`--- !e`) is refused here too, not
+        // skipped as empty.
+        let doc = canonicalise(value).map_err(|refusal| refusal.locate(text, index))?;
+        if matches!(doc.0, Yaml::Null) {
             continue;
         }
-        check_kind(&value)?;
-        jobs.push(to_job(text, index, value)?);
+        // Checked on the tree first, so that another kind of object is
+        // reported as such rather than by its first unknown field...
+        check_kind(doc.field("apiVersion"), doc.field("kind"))?;
+        let job = to_job(text, index, doc)?;
+        // ...and again on what was decoded: this is the apiVersion and kind
+        // the Job carries, whatever the tree looked like.
+        check_kind(&job.api_version, &job.kind)?;
+        jobs.push(job);
     }
     Ok(jobs)
 }
@@ -305,30 +331,26 @@ mod emit {
     }
 }
 
-fn check_kind(value: &Yaml) -> Result<(), ParseError> {
-    let field = |k: &str| {
-        value
-            .get(k)
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let (api_version, kind) = (field("apiVersion"), field("kind"));
+/// Refuses a document whose apiVersion or kind is not that of a Job.
+fn check_kind(api_version: &str, kind: &str) -> Result<(), ParseError> {
     // Snippets without apiVersion/kind (tests, conformance cases) are taken as Jobs.
     let ok =
         (api_version.is_empty() || api_version == "batch/v1") && (kind.is_empty() || kind == "Job");
     if ok {
         Ok(())
     } else {
-        Err(ParseError::NotAJob { api_version, kind })
+        Err(ParseError::NotAJob {
+            api_version: api_version.to_owned(),
+            kind: kind.to_owned(),
+        })
     }
 }
 
-/// Converts document `index` of `text`, already parsed into `value`.
-fn to_job(text: &str, index: usize, value: Yaml) -> Result<Job, ParseError> {
+/// Converts document `index` of `text`, already parsed and made canonical.
+fn to_job(text: &str, index: usize, doc: Canonical) -> Result<Job, ParseError> {
     let track = Track::default();
     let err = match Job::deserialize(Tracked {
-        value,
+        value: doc.0,
         path: &Path::Root,
         track: &track,
     }) {
@@ -341,14 +363,14 @@ fn to_job(text: &str, index: usize, value: Yaml) -> Result<Job, ParseError> {
     if let Some(rest) = message.strip_prefix("unknown field `") {
         let name = rest.split('`').next().unwrap_or_default();
         path.push(Segment::Key(name.to_owned()));
-        let (line, column) = locate(text, index, &path, true);
+        let (line, column) = locate(text, index, &path, true, 0);
         return Err(ParseError::UnknownField {
             path: render(&path),
             line,
             column,
         });
     }
-    let (line, column) = locate(text, index, &path, false);
+    let (line, column) = locate(text, index, &path, false, 0);
     Err(ParseError::Syntax {
         path: (!path.is_empty()).then(|| render(&path)),
         message,
@@ -463,29 +485,199 @@ impl Track {
     }
 }
 
-fn untag(mut value: Yaml) -> Yaml {
-    while let Yaml::Tagged(tagged) = value {
-        value = tagged.value;
+// ---------------------------------------------------------------------------
+// Between the steps: one canonical tree for every reader of the document.
+
+/// A document after [`canonicalise`]: no [`Yaml::Tagged`] node anywhere,
+/// every mapping key a [`Yaml::String`] (its text, as `sigs.k8s.io/yaml`
+/// turns keys into JSON strings), no two keys of a mapping with the same
+/// text.
+///
+/// The kind check and the typed decoding take this type, not a raw
+/// `serde_yaml::Value`: looking a key up here finds exactly the entry the
+/// decoding will read.
+struct Canonical(Yaml);
+
+impl Canonical {
+    /// A top-level string field, as the typed decoding reads it; `""` when
+    /// absent or not a string (the decoding then fails on its type).
+    fn field(&self, key: &str) -> &str {
+        match &self.0 {
+            Yaml::Mapping(m) => m.get(key).and_then(Yaml::as_str).unwrap_or_default(),
+            _ => "",
+        }
     }
-    value
+}
+
+/// Why [`canonicalise`] refused a document, before it is located in the text.
+struct Refusal {
+    /// Where: a value's path, or with `at_key` the path of a mapping key.
+    path: Vec<Segment>,
+    /// Whether the last segment names a key (the error is at the key).
+    at_key: bool,
+    /// How many earlier keys of that mapping have the same text (the key to
+    /// point at is the next one).
+    skip: usize,
+    /// A feature refused on purpose ([`ParseError::Unsupported`]) rather
+    /// than malformed input ([`ParseError::Syntax`]).
+    unsupported: bool,
+    message: String,
+}
+
+impl Refusal {
+    fn locate(self, text: &str, index: usize) -> ParseError {
+        let (line, column) = locate(text, index, &self.path, self.at_key, self.skip);
+        let path = (!self.path.is_empty()).then(|| render(&self.path));
+        if self.unsupported {
+            ParseError::Unsupported {
+                path,
+                message: self.message,
+                line,
+                column,
+            }
+        } else {
+            ParseError::Syntax {
+                path,
+                message: self.message,
+                line,
+                column,
+            }
+        }
+    }
+}
+
+/// Makes a parsed document [`Canonical`], or says (with the path) why it
+/// cannot be. Walks in document order, so the first problem in the text is
+/// the one reported. Recursion is bounded by serde_yaml's nesting limit.
+fn canonicalise(value: Yaml) -> Result<Canonical, Refusal> {
+    canonical(value, &mut Vec::new()).map(Canonical)
+}
+
+fn canonical(value: Yaml, path: &mut Vec<Segment>) -> Result<Yaml, Refusal> {
+    match value {
+        // serde_yaml keeps a local tag (`!foo`, and the non-specific `!`)
+        // as a `Tagged` node around the value; YAML's own `!!` tags never
+        // get here (see the module documentation). Kubernetes' reader
+        // (go-yaml) reads a scalar under an unknown tag as its bare text —
+        // `!count 3` is the string "3" there — which serde_yaml has already
+        // lost (it parsed the `3`); and untagging silently, as the decoding
+        // once did, read another value than the API server. So: refused.
+        Yaml::Tagged(tagged) => Err(Refusal {
+            path: path.clone(),
+            at_key: false,
+            skip: 0,
+            unsupported: true,
+            message: format!(
+                "the YAML tag `{}` is not supported (only YAML's own tags, such as `!!str`, are)",
+                tag_text(&tagged.tag)
+            ),
+        }),
+        Yaml::Sequence(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for (i, item) in items.into_iter().enumerate() {
+                path.push(Segment::Index(i));
+                out.push(canonical(item, path)?);
+                path.pop();
+            }
+            Ok(Yaml::Sequence(out))
+        }
+        Yaml::Mapping(mapping) => {
+            let mut out = serde_yaml::Mapping::with_capacity(mapping.len());
+            for (key, value) in mapping {
+                let key = canonical_key(key, &out, path)?;
+                path.push(Segment::Key(key.clone()));
+                let value = canonical(value, path)?;
+                path.pop();
+                out.insert(Yaml::String(key), value);
+            }
+            Ok(Yaml::Mapping(out))
+        }
+        // NaN and infinity are refused by the decoding, which knows whether
+        // the value is read at all.
+        scalar => Ok(scalar),
+    }
+}
+
+/// The text of a key of the mapping at `path`, checked against the keys
+/// already in `seen` (the canonical entries before it).
+fn canonical_key(
+    key: Yaml,
+    seen: &serde_yaml::Mapping,
+    path: &[Segment],
+) -> Result<String, Refusal> {
+    let refuse = |key: Option<&str>, unsupported: bool, message: String| {
+        let mut path = path.to_vec();
+        let skip = match key {
+            Some(k) => {
+                path.push(Segment::Key(k.to_owned()));
+                usize::from(seen.contains_key(k))
+            }
+            None => 0,
+        };
+        Refusal {
+            path,
+            at_key: key.is_some(),
+            skip,
+            unsupported,
+            message,
+        }
+    };
+    match key {
+        // `!e apiVersion: a8` is the fuzz finding: the key lookup of the
+        // kind check did not see through the tag, the decoding did.
+        Yaml::Tagged(tagged) => {
+            let name = key_text(tagged.value).ok();
+            Err(refuse(
+                name.as_deref(),
+                true,
+                format!(
+                    "the YAML tag `{}` on a mapping key is not supported",
+                    tag_text(&tagged.tag)
+                ),
+            ))
+        }
+        key => {
+            let text = key_text(key).map_err(|message| refuse(None, false, message))?;
+            // serde_yaml refuses two equal keys, but `1` and `"1"` (or
+            // `true` and `"true"`) differ until they are made text; then the
+            // later one would silently replace the earlier.
+            if seen.contains_key(text.as_str()) {
+                return Err(refuse(
+                    Some(&text),
+                    false,
+                    format!("duplicate key {text:?} (mapping keys are compared as text)"),
+                ));
+            }
+            Ok(text)
+        }
+    }
 }
 
 /// A mapping key as text: `1`, `true` and `null` keys become strings, as
 /// `sigs.k8s.io/yaml` makes them.
-fn key_text(key: Yaml) -> Result<String, serde_yaml::Error> {
-    match untag(key) {
+fn key_text(key: Yaml) -> Result<String, String> {
+    match key {
         Yaml::String(s) => Ok(s),
         Yaml::Number(n) => Ok(n.to_string()),
         Yaml::Bool(b) => Ok(b.to_string()),
         Yaml::Null => Ok("null".to_owned()),
-        Yaml::Sequence(_) => Err(de::Error::custom("a sequence cannot be a mapping key")),
-        Yaml::Mapping(_) => Err(de::Error::custom("a mapping cannot be a mapping key")),
-        Yaml::Tagged(_) => Err(de::Error::custom("unexpected tag")),
+        Yaml::Sequence(_) => Err("a sequence cannot be a mapping key".to_owned()),
+        Yaml::Mapping(_) => Err("a mapping cannot be a mapping key".to_owned()),
+        Yaml::Tagged(_) => Err("a tagged value cannot be a mapping key".to_owned()),
+    }
+}
+
+/// A tag as written: serde_yaml shows the non-specific tag `!` as `!!`.
+fn tag_text(tag: &serde_yaml::value::Tag) -> String {
+    match tag.to_string() {
+        s if s == "!!" => "!".to_owned(),
+        s => s,
     }
 }
 
 // ---------------------------------------------------------------------------
-// Step 2: a deserializer over `serde_yaml::Value` that records paths.
+// Step 2: a deserializer over a canonical `serde_yaml::Value` (no tags, text
+// keys) that records paths.
 
 struct Tracked<'a> {
     value: Yaml,
@@ -496,7 +688,7 @@ struct Tracked<'a> {
 macro_rules! forward_tracked {
     ($($method:ident)*) => {$(
         fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
-            let result = untag(self.value).$method(visitor);
+            let result = self.value.$method(visitor);
             self.track.on_err(result, self.path)
         }
     )*};
@@ -507,7 +699,7 @@ impl<'de> Deserializer<'de> for Tracked<'_> {
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
         let (path, track) = (self.path, self.track);
-        let result = match untag(self.value) {
+        let result = match self.value {
             Yaml::Mapping(m) => visitor.visit_map(TrackedMap::new(m, path, track)),
             Yaml::Sequence(s) => visitor.visit_seq(TrackedSeq::new(s, path, track)),
             // Refused here rather than (only) by `api::Value`, which may be
@@ -525,7 +717,7 @@ impl<'de> Deserializer<'de> for Tracked<'_> {
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
         let (path, track) = (self.path, self.track);
-        let result = match untag(self.value) {
+        let result = match self.value {
             Yaml::Mapping(m) => visitor.visit_map(TrackedMap::new(m, path, track)),
             other => other.deserialize_map(visitor),
         };
@@ -543,7 +735,7 @@ impl<'de> Deserializer<'de> for Tracked<'_> {
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
         let (path, track) = (self.path, self.track);
-        let result = match untag(self.value) {
+        let result = match self.value {
             Yaml::Sequence(s) => visitor.visit_seq(TrackedSeq::new(s, path, track)),
             other => other.deserialize_seq(visitor),
         };
@@ -552,8 +744,7 @@ impl<'de> Deserializer<'de> for Tracked<'_> {
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
         let (path, track) = (self.path, self.track);
-        let value = untag(self.value);
-        let result = match value {
+        let result = match self.value {
             Yaml::Null => visitor.visit_none(),
             value => visitor.visit_some(Tracked { value, path, track }),
         };
@@ -575,7 +766,7 @@ impl<'de> Deserializer<'de> for Tracked<'_> {
         name: &'static str,
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
-        let result = untag(self.value).deserialize_unit_struct(name, visitor);
+        let result = self.value.deserialize_unit_struct(name, visitor);
         self.track.on_err(result, self.path)
     }
 
@@ -584,7 +775,7 @@ impl<'de> Deserializer<'de> for Tracked<'_> {
         len: usize,
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
-        let result = untag(self.value).deserialize_tuple(len, visitor);
+        let result = self.value.deserialize_tuple(len, visitor);
         self.track.on_err(result, self.path)
     }
 
@@ -594,7 +785,7 @@ impl<'de> Deserializer<'de> for Tracked<'_> {
         len: usize,
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
-        let result = untag(self.value).deserialize_tuple_struct(name, len, visitor);
+        let result = self.value.deserialize_tuple_struct(name, len, visitor);
         self.track.on_err(result, self.path)
     }
 
@@ -649,11 +840,15 @@ impl<'de> MapAccess<'de> for TrackedMap<'_> {
         let Some((key, value)) = self.iter.next() else {
             return Ok(None);
         };
-        let result = key_text(key).and_then(|key| {
-            let result = seed.deserialize(Yaml::String(key.clone()));
-            self.pending = Some((key, value));
-            result
-        });
+        // Canonical: every key is already its text.
+        let result = match key {
+            Yaml::String(key) => {
+                let result = seed.deserialize(Yaml::String(key.clone()));
+                self.pending = Some((key, value));
+                result
+            }
+            _ => Err(de::Error::custom("a mapping key that is not text")),
+        };
         // An unknown or malformed key is reported at the mapping's path.
         self.track.on_err(result, self.path).map(Some)
     }
@@ -727,11 +922,26 @@ impl<'de> SeqAccess<'de> for TrackedSeq<'_> {
 
 const FOUND: &str = "\u{0}job-controller: node found";
 
-fn locate(text: &str, index: usize, path: &[Segment], key: bool) -> (Option<usize>, Option<usize>) {
+/// With `key`, the last segment names a mapping key; `skip` earlier keys of
+/// the same text (in that mapping) are passed over, to point at a duplicate.
+fn locate(
+    text: &str,
+    index: usize,
+    path: &[Segment],
+    key: bool,
+    skip: usize,
+) -> (Option<usize>, Option<usize>) {
     let Some(doc) = serde_yaml::Deserializer::from_str(text).nth(index) else {
         return (None, None);
     };
-    match (Locate { path, key }).deserialize(doc) {
+    let skip = Cell::new(skip);
+    match (Locate {
+        path,
+        key,
+        skip: &skip,
+    })
+    .deserialize(doc)
+    {
         Err(err) if err.to_string().contains(FOUND) => err
             .location()
             .map_or((None, None), |l| (Some(l.line()), Some(l.column()))),
@@ -739,11 +949,13 @@ fn locate(text: &str, index: usize, path: &[Segment], key: bool) -> (Option<usiz
     }
 }
 
-/// Walks to `path`; when `key`, the last segment is a mapping key to find.
+/// Walks to `path`; when `key`, the last segment is a mapping key to find,
+/// after passing over `skip` keys of the same text.
 #[derive(Clone, Copy)]
 struct Locate<'a> {
     path: &'a [Segment],
     key: bool,
+    skip: &'a Cell<usize>,
 }
 
 impl<'de> DeserializeSeed<'de> for Locate<'_> {
@@ -801,10 +1013,7 @@ impl<'de> Visitor<'de> for Locate<'_> {
         let mut index = 0;
         loop {
             let more = if Some(index) == target {
-                seq.next_element_seed(Locate {
-                    path: rest,
-                    key: self.key,
-                })?
+                seq.next_element_seed(Locate { path: rest, ..self })?
             } else {
                 seq.next_element::<IgnoredAny>()?.map(|_| ())
             };
@@ -824,12 +1033,12 @@ impl<'de> Visitor<'de> for Locate<'_> {
         let at_key = self.key && rest.is_empty();
         while let Some(key) = map.next_key_seed(KeySeed {
             target: target.filter(|_| at_key),
+            skip: self.skip,
         })? {
-            if target.is_some() && target == Some(key.as_str()) {
-                map.next_value_seed(Locate {
-                    path: rest,
-                    key: self.key,
-                })?;
+            // At the key itself, the matching key fails in `KeySeed`; one
+            // that returns is an earlier key of the same text, passed over.
+            if !at_key && target.is_some() && target == Some(key.as_str()) {
+                map.next_value_seed(Locate { path: rest, ..self })?;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -854,9 +1063,11 @@ impl Locate<'_> {
     }
 }
 
-/// Reads a mapping key as text; fails (at the key) when it is `target`.
+/// Reads a mapping key as text; fails (at the key) when it is `target`,
+/// once `skip` keys of that text have been passed over.
 struct KeySeed<'a> {
     target: Option<&'a str>,
+    skip: &'a Cell<usize>,
 }
 
 impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
@@ -870,10 +1081,13 @@ impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
 impl KeySeed<'_> {
     /// Fails inside the visitor, so that serde_yaml stamps the key's position.
     fn check<E: de::Error>(self, key: String) -> Result<String, E> {
-        if self.target == Some(key.as_str()) {
-            Err(E::custom(FOUND))
-        } else {
+        if self.target != Some(key.as_str()) {
             Ok(key)
+        } else if self.skip.get() > 0 {
+            self.skip.set(self.skip.get() - 1);
+            Ok(key)
+        } else {
+            Err(E::custom(FOUND))
         }
     }
 }
@@ -909,6 +1123,11 @@ impl<'de> Visitor<'de> for KeySeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<String, A::Error> {
         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
         Ok(String::new())
+    }
+    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<String, A::Error> {
+        // A tagged key (`!e apiVersion`): its text is inside the tag.
+        let (IgnoredAny, variant) = data.variant()?;
+        variant.newtype_variant_seed(self)
     }
 }
 

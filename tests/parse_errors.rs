@@ -579,17 +579,199 @@ fn mapping_keys_are_text() {
     assert_eq!(path.as_deref(), Some("metadata.labels"));
 }
 
+/// Asserts a [`ParseError::Unsupported`] at `want_path` (`None`: the
+/// document) on `want_line`; returns the message.
+#[track_caller]
+fn unsupported(text: &str, want_path: Option<&str>, want_line: usize) -> String {
+    match parse_jobs(text) {
+        Err(ParseError::Unsupported {
+            path,
+            message,
+            line,
+            column,
+        }) => {
+            assert_eq!(path.as_deref(), want_path, "{message}\n{text}");
+            assert_eq!(line, Some(want_line), "{message}\n{text}");
+            assert!(column.is_some(), "{message}");
+            message
+        }
+        other => panic!("expected an unsupported feature in\n{text}\ngot {other:?}"),
+    }
+}
+
 #[test]
-fn custom_tags_are_ignored() {
-    let job = parse_job(
-        "spec:\n  parallelism: !count 3\n  template:\n    spec:\n      volumes: !list [a]\n",
-    )
-    .unwrap();
-    assert_eq!(job.spec.parallelism, Some(3));
-    assert_eq!(
-        job.spec.template.spec.extra["volumes"],
-        Value::Seq(vec![Value::String("a".into())])
+fn custom_tags_are_refused_with_their_path() {
+    // Kubernetes' YAML reader takes a scalar under an unknown tag for its
+    // bare text (`!count 3` is the string "3"); serde_yaml has parsed the
+    // number by then. Neither guessing nor ignoring the tag is safe.
+    let msg = unsupported(
+        "spec:\n  parallelism: !count 3\n",
+        Some("spec.parallelism"),
+        2,
     );
+    assert!(msg.contains("`!count`"), "{msg}");
+    unsupported(
+        "spec:\n  template:\n    spec:\n      volumes: !list [a]\n",
+        Some("spec.template.spec.volumes"),
+        4,
+    );
+    unsupported(
+        "metadata:\n  name: x\n  labels: {a: b, c: !x d}\n",
+        Some("metadata.labels.c"),
+        3,
+    );
+    // The non-specific tag `!` too (serde_yaml would still read `! 3` as a number).
+    let msg = unsupported("metadata:\n  name: ! x\n", Some("metadata.name"), 2);
+    assert!(msg.contains("`!`"), "{msg}");
+    // A tag defined by a %TAG directive as a local tag.
+    unsupported("%TAG !e! !x-\n---\nkind: !e!y Job\n", Some("kind"), 3);
+    // On a whole document, even an empty one (not skipped as empty).
+    unsupported("--- !e {apiVersion: a8}\n", None, 1);
+    unsupported("--- !e\n", None, 1);
+    unsupported(&format!("{BASE}---\n--- !e\n"), None, 13);
+    // The message names the path.
+    let err = parse_job("spec:\n  parallelism: !count 3\n").unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("spec.parallelism: the YAML tag `!count`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn tagged_keys_are_refused_with_their_path() {
+    // The fuzz finding (`tests/fuzz_regressions/parse_manifest-crash-a4706bf2.yaml`):
+    // the kind check missed the tagged key, the decoding read `apiVersion: a8`.
+    let msg = unsupported("!e apiVersion :\r a8", Some("apiVersion"), 1);
+    assert!(msg.contains("`!e`") && msg.contains("key"), "{msg}");
+    unsupported("!e apiVersion: batch/v1\n", Some("apiVersion"), 1);
+    unsupported("kind: Job\n!e kind: Job\n", Some("kind"), 2);
+    // Next to the same key untagged: the error points at the tagged one.
+    match parse_job("apiVersion: batch/v1\n!e apiVersion: a8\n") {
+        Err(ParseError::Unsupported {
+            path: Some(path),
+            line: Some(2),
+            column: Some(1),
+            ..
+        }) if path == "apiVersion" => {}
+        other => panic!("{other:?}"),
+    }
+    unsupported(
+        "metadata:\n  labels:\n    !e app: x\n",
+        Some("metadata.labels.app"),
+        3,
+    );
+    // A tagged compound key: at its mapping.
+    unsupported(
+        "metadata:\n  labels:\n    ? !e [a]\n    : b\n",
+        Some("metadata.labels"),
+        3,
+    );
+}
+
+/// Whatever tags stand on `apiVersion: a8` and `kind`, no Job comes out.
+#[test]
+fn a_foreign_api_version_is_never_a_job_whatever_its_tags() {
+    for text in [
+        "!e apiVersion: a8\n",
+        "!e apiVersion: a8\nkind: Job\n",
+        "apiVersion: !e a8\n",
+        "!e apiVersion: !e a8\n",
+        "! apiVersion: a8\n",
+        "apiVersion: batch/v1\n!e apiVersion: a8\n",
+        "!e apiVersion: a8\napiVersion: batch/v1\n",
+        "!!str apiVersion: a8\n",
+        "apiVersion: !!str a8\n",
+        "apiVersion: !<tag:yaml.org,2002:str> a8\n",
+        "!e kind: Pod\n",
+        "kind: !e Pod\n",
+        "--- !e {apiVersion: a8}\n",
+        "{!e apiVersion: a8}\n",
+        "? !e apiVersion\n: a8\n",
+        "<<: {apiVersion: a8}\n",
+        "apiVersion: batch/v1\n'apiVersion': a8\n",
+    ] {
+        match parse_jobs(text) {
+            Ok(jobs) => panic!("{text:?} was accepted: {jobs:?}"),
+            Err(
+                ParseError::Unsupported { .. }
+                | ParseError::NotAJob { .. }
+                | ParseError::Syntax { .. }
+                | ParseError::UnknownField { .. },
+            ) => {}
+            Err(other) => panic!("{text:?}: {other:?}"),
+        }
+    }
+    // YAML's own `!!str` is resolved by the parser: the kind check sees a8.
+    for text in [
+        "!!str apiVersion: a8\n",
+        "apiVersion: !!str a8\n",
+        "apiVersion: !<tag:yaml.org,2002:str> a8\n",
+    ] {
+        assert_eq!(
+            parse_job(text),
+            Err(ParseError::NotAJob {
+                api_version: "a8".into(),
+                kind: String::new()
+            }),
+            "{text:?}"
+        );
+    }
+}
+
+/// `!!str` (and YAML's other own tags) mean what they mean to kubectl: a
+/// string is a string.
+#[test]
+fn yaml_core_tags_are_understood() {
+    let text = BASE
+        .replace("apiVersion: batch/v1", "!!str apiVersion: !!str batch/v1")
+        .replace("kind: Job", "kind: !<tag:yaml.org,2002:str> Job")
+        .replacen(
+            "name: pi\n",
+            "name: !!str pi\n  labels: {!!str 1: !!str 2}\n",
+            1,
+        );
+    let job = parse_job(&text).unwrap();
+    assert_eq!(
+        (job.api_version.as_str(), job.kind.as_str()),
+        ("batch/v1", "Job")
+    );
+    assert_eq!(job.metadata.labels["1"], "2");
+    assert_eq!(job, parse_job(&to_yaml(&job)).unwrap());
+    // `!!int` reads its text as an integer, as kubectl does.
+    let job = parse_job("spec:\n  parallelism: !!int \"3\"\n").unwrap();
+    assert_eq!(job.spec.parallelism, Some(3));
+}
+
+#[test]
+fn keys_equal_as_text_are_duplicates() {
+    // serde_yaml refuses equal keys; `1` and "1" are equal once made text,
+    // and the later value silently replaced the earlier one.
+    let (path, message, line, column) =
+        syntax("metadata:\n  labels:\n    a: x\n    1: y\n    '1': z\n");
+    assert_eq!(path.as_deref(), Some("metadata.labels.1"), "{message}");
+    assert_eq!((line, column), (Some(5), Some(5)), "{message}");
+    assert!(message.contains("duplicate key \"1\""), "{message}");
+    let (path, ..) = syntax("metadata:\n  labels: {true: a, 'true': b}\n");
+    assert_eq!(path.as_deref(), Some("metadata.labels.true"));
+    let (path, ..) = syntax("metadata:\n  labels: {null: a, 'null': b}\n");
+    assert_eq!(path.as_deref(), Some("metadata.labels.null"));
+    // Equal keys are still refused by serde_yaml itself.
+    syntax("apiVersion: batch/v1\n'apiVersion': a8\n");
+}
+
+#[test]
+fn merge_keys_are_not_applied() {
+    // serde_yaml does not merge, and `to_yaml` writes a field named `<<`
+    // as '<<', which cannot be told from a merge key: `<<` is a key like
+    // any other. It cannot smuggle an apiVersion in...
+    let (path, line, _) = unknown_field("<<: {apiVersion: a8}\n");
+    assert_eq!((path.as_str(), line), ("<<", Some(1)));
+    // ...and where unknown fields are kept, it is kept, not merged.
+    let job = parse_job("metadata:\n  <<: {name: x}\n").unwrap();
+    assert_eq!(job.metadata.name, "");
+    assert!(job.metadata.extra.contains_key("<<"));
+    assert_eq!(parse_job(&to_yaml(&job)).unwrap(), job);
 }
 
 #[test]
@@ -905,6 +1087,14 @@ fn fuzz_property(text: &str) -> Result<(), String> {
         return Ok(());
     };
     for mut job in jobs {
+        if !(job.api_version.is_empty() || job.api_version == "batch/v1")
+            || !(job.kind.is_empty() || job.kind == "Job")
+        {
+            return Err(format!(
+                "accepted apiVersion {:?} kind {:?}",
+                job.api_version, job.kind
+            ));
+        }
         let yaml = to_yaml(&job);
         match parse_job(&yaml) {
             Ok(back) if back == job => {}

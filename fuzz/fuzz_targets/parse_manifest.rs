@@ -20,6 +20,15 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     for mut job in jobs {
+        // Only a batch/v1 Job is ever accepted (a tagged key once smuggled
+        // `apiVersion: a8` past the kind check).
+        assert!(
+            (job.api_version.is_empty() || job.api_version == "batch/v1")
+                && (job.kind.is_empty() || job.kind == "Job"),
+            "accepted apiVersion {:?} kind {:?}",
+            job.api_version,
+            job.kind
+        );
         // What parses also serializes and parses back to the same Job.
         let yaml = job_controller::to_yaml(&job);
         match job_controller::parse_job(&yaml) {
