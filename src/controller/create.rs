@@ -145,7 +145,7 @@ fn unique_name(
             name.push(char::from(SUFFIX_ALPHABET[(x % n) as usize]));
             x /= n;
         }
-        let in_use = input.pods.contains_key(&name)
+        let in_use = input.pods.contains_name(&name)
             || input.taken_names.contains_key(&name)
             || issued_now.iter().any(|(n, _)| *n == name);
         if !in_use {

@@ -6,8 +6,9 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::action::{Action, DeleteJobReason, Timeout, TimeoutReason};
 use super::error::{MachineError, RestoreError};
-use super::index::PodIndex;
+use super::aggregates::Aggregates;
 use super::pod::PodRecord;
+use super::pods::{GoneGuard, PodId, PodStore};
 use super::sync::{self, SyncInput, SyncOutput};
 use crate::api::{JobConditionType, JobStatus, Pod};
 use crate::backoff::BackoffRecord;
@@ -120,9 +121,9 @@ pub struct JobController {
     pub(crate) job: ValidJob,
     /// The status as the machine last computed it (written or restored).
     pub(crate) status: JobStatus,
-    pub(crate) pods: BTreeMap<String, PodRecord>,
+    pub(crate) pods: PodStore,
     /// Incremental aggregates over `pods` (unused by the reference model).
-    pub(crate) index: PodIndex,
+    pub(crate) aggregates: Aggregates,
     pub(crate) next_seq: u64,
     pub(crate) backoff: BackoffRecord,
     /// Creations asked for and not yet observed (name → index).
@@ -132,8 +133,8 @@ pub struct JobController {
     /// Deletions asked for on the terminal path (not expectations upstream,
     /// but never asked twice).
     pub(crate) finishing_deletes: BTreeSet<String>,
-    /// UIDs of pods that are gone: a late event for one is ignored.
-    pub(crate) tombstones: BTreeSet<String>,
+    /// UIDs of the pods gone most recently: a late event for one is ignored.
+    pub(crate) gone: GoneGuard,
     pub(crate) outbox: VecDeque<Action>,
     pub(crate) timers: Timers,
     pub(crate) last_now: DateTime<Utc>,
@@ -249,7 +250,7 @@ impl JobController {
     fn load_pods(&mut self, pods: &[Pod]) -> Result<(), RestoreError> {
         for pod in pods {
             self.check_pod(pod)?;
-            if self.pods.contains_key(&pod.metadata.name) {
+            if self.pods.contains_name(&pod.metadata.name) {
                 return Err(RestoreError::DuplicatePod(pod.metadata.name.clone()));
             }
             self.observe(pod);
@@ -259,16 +260,16 @@ impl JobController {
 
     fn empty(job: ValidJob, status: JobStatus, now: DateTime<Utc>) -> JobController {
         JobController {
-            index: PodIndex::build(&job, []),
+            aggregates: Aggregates::build(&job, []),
             job,
             status,
-            pods: BTreeMap::new(),
+            pods: PodStore::default(),
             next_seq: 0,
             backoff: BackoffRecord::default(),
             creating: BTreeMap::new(),
             deleting: BTreeSet::new(),
             finishing_deletes: BTreeSet::new(),
-            tombstones: BTreeSet::new(),
+            gone: GoneGuard::default(),
             outbox: VecDeque::new(),
             timers: Timers::default(),
             last_now: now,
@@ -386,7 +387,7 @@ impl JobController {
         }
         // Classification depends on the spec (replacement policy, pod
         // failure policy): rebuild. A spec change is not the hot path.
-        self.index = PodIndex::build(&self.job, self.pods.values());
+        self.aggregates = Aggregates::build(&self.job, self.pods.iter());
         if self.status.is_finished() && !self.job_gone {
             self.release_all_finalizers();
         }
@@ -489,13 +490,13 @@ impl JobController {
     fn observe(&mut self, pod: &Pod) {
         let name = &pod.metadata.name;
         self.creating.remove(name);
-        if !pod.metadata.uid.is_empty() && self.tombstones.contains(&pod.metadata.uid) {
+        if !pod.metadata.uid.is_empty() && self.gone.contains(&pod.metadata.uid) {
             return; // a late event for a pod that is gone
         }
         let claim = self.claim(pod);
         let known = self
             .pods
-            .get(name)
+            .by_name(name)
             .is_some_and(|p| p.uid == pod.metadata.uid);
         match claim {
             Claim::Keep => {}
@@ -526,7 +527,7 @@ impl JobController {
             // it are older than the adoption.
             record.finalizer = true;
         }
-        match self.pods.get(name) {
+        match self.pods.by_name(name) {
             Some(old) if old.uid == record.uid => {
                 record.seq = old.seq;
                 // Terminal phases are final: a later, different phase is stale.
@@ -545,7 +546,7 @@ impl JobController {
             }
             Some(old) => {
                 // Same name, new UID: the old pod is gone.
-                self.tombstones.insert(old.uid.clone());
+                self.gone.insert(old.uid.clone());
                 self.next_seq += 1;
             }
             None => self.next_seq += 1,
@@ -565,8 +566,13 @@ impl JobController {
                 uid: record.uid.clone(),
             });
         }
-        self.remove_record(name);
-        self.insert_record(record);
+        match self.pods.id(name) {
+            Some(id) if known => self.update_record(id, |p| *p = record),
+            _ => {
+                self.remove_record(name);
+                self.insert_record(record);
+            }
+        }
     }
 
     /// Upstream's orphan clean-up of a whole Job (`enqueueLabelSelector` →
@@ -574,40 +580,39 @@ impl JobController {
     /// a Job is deleted): every pod it controls that still carries the
     /// finalizer has it removed.
     fn release_all_finalizers(&mut self) {
-        let mut names: Vec<(u64, String)> = self
-            .pods
-            .values()
-            .filter(|p| p.finalizer)
-            .map(|p| (p.seq, p.name.clone()))
-            .collect();
-        names.sort();
-        for (_, name) in names {
-            self.update_record(&name, |p| p.finalizer = false);
-            let uid = self
-                .pods
-                .get(&name)
-                .map(|p| p.uid.clone())
-                .unwrap_or_default();
-            self.outbox.push_back(Action::RemoveFinalizer { name, uid });
+        let held: Vec<PodId> = self.aggregates.with_finalizer.iter().map(|k| k.1).collect();
+        for id in held {
+            self.update_record(id, |p| p.finalizer = false);
+            if let Some(p) = self.pods.get(id) {
+                self.outbox.push_back(Action::RemoveFinalizer {
+                    name: p.name.clone(),
+                    uid: p.uid.clone(),
+                });
+            }
         }
     }
 
     fn insert_record(&mut self, record: PodRecord) {
-        self.index.insert(&self.job, &record);
-        self.pods.insert(record.name.clone(), record);
+        let id = self.pods.insert(record);
+        if let Some(p) = self.pods.get(id) {
+            self.aggregates.insert(&self.job, id, p);
+        }
     }
 
     fn remove_record(&mut self, name: &str) -> Option<PodRecord> {
-        let old = self.pods.remove(name)?;
-        self.index.remove(&self.job, &old);
+        let id = self.pods.id(name)?;
+        let old = self.pods.remove(id)?;
+        self.aggregates.remove(&self.job, id, &old);
         Some(old)
     }
 
-    /// Changes one record, keeping the index in step.
-    fn update_record(&mut self, name: &str, change: impl FnOnce(&mut PodRecord)) {
-        if let Some(mut record) = self.remove_record(name) {
-            change(&mut record);
-            self.insert_record(record);
+    /// Changes one record in place, keeping the aggregates in step.
+    fn update_record(&mut self, id: PodId, change: impl FnOnce(&mut PodRecord)) {
+        let Some(old) = self.pods.get(id) else { return };
+        self.aggregates.remove(&self.job, id, old);
+        if let Some(record) = self.pods.get_mut(id) {
+            change(record);
+            self.aggregates.insert(&self.job, id, record);
         }
     }
 
@@ -616,7 +621,7 @@ impl JobController {
         self.deleting.remove(name);
         self.finishing_deletes.remove(name);
         if let Some(old) = self.remove_record(name) {
-            self.tombstones.insert(old.uid);
+            self.gone.insert(old.uid);
         }
     }
 
@@ -643,19 +648,19 @@ impl JobController {
             return;
         }
         let rebuilt;
-        let index = if self.reference {
+        let aggregates = if self.reference {
             // The reference model: no incremental state, everything
             // recomputed from every pod.
-            rebuilt = PodIndex::build(&self.job, self.pods.values());
+            rebuilt = Aggregates::build(&self.job, self.pods.iter());
             &rebuilt
         } else {
-            &self.index
+            &self.aggregates
         };
         let input = SyncInput {
             job: &self.job,
             status: &self.status,
             pods: &self.pods,
-            index,
+            aggregates,
             backoff: self.backoff,
             expectations_satisfied: self.creating.is_empty() && self.deleting.is_empty(),
             deleting: &self.deleting,
@@ -699,8 +704,8 @@ impl JobController {
             backoff_wake,
             deadline_wake,
         } = out;
-        for name in &finalizers_removed {
-            self.update_record(name, |p| p.finalizer = false);
+        for id in finalizers_removed {
+            self.update_record(id, |p| p.finalizer = false);
         }
         for (name, index) in created {
             self.creating.insert(name, index);

@@ -3,9 +3,10 @@
 pub mod action;
 mod create;
 pub mod error;
-mod index;
+mod aggregates;
 mod machine;
 pub(crate) mod pod;
+mod pods;
 mod sync;
 
 pub use action::{Action, DeleteJobReason, DeleteReason, PodToCreate, Timeout, TimeoutReason};

@@ -272,7 +272,7 @@ impl PodRecord {
 }
 
 /// See [`PodRecord::removal_key`].
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct RemovalKey(
     bool,
     u8,

@@ -9,8 +9,9 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::action::{Action, DeleteReason};
 use super::create;
-use super::index::PodIndex;
+use super::aggregates::{Aggregates, ListKey};
 use super::pod::PodRecord;
+use super::pods::{PodId, PodStore};
 use crate::api::{
     ConditionStatus, JobCondition, JobConditionType, JobStatus, PodFailurePolicyAction, PodPhase,
     UncountedTerminatedPods,
@@ -31,8 +32,8 @@ pub const MAX_UNCOUNTED_PODS: usize = 500;
 pub(crate) struct SyncInput<'a> {
     pub job: &'a ValidJob,
     pub status: &'a JobStatus,
-    pub pods: &'a BTreeMap<String, PodRecord>,
-    pub index: &'a PodIndex,
+    pub pods: &'a PodStore,
+    pub aggregates: &'a Aggregates,
     pub backoff: BackoffRecord,
     pub expectations_satisfied: bool,
     /// Pods whose deletion the machine asked for and has not seen begin:
@@ -59,7 +60,7 @@ pub(crate) struct SyncOutput {
     pub status: JobStatus,
     /// The new backoff record, when upstream would store it.
     pub backoff: Option<BackoffRecord>,
-    pub finalizers_removed: Vec<String>,
+    pub finalizers_removed: Vec<PodId>,
     pub created: Vec<(String, Option<i32>)>,
     pub expected_deletions: Vec<String>,
     pub finishing_deletes: Vec<String>,
@@ -72,12 +73,15 @@ pub(crate) struct SyncOutput {
     pub deadline_wake: Option<DateTime<Utc>>,
 }
 
+/// A tracked pod and its slot.
+type Entry<'a> = (PodId, &'a PodRecord);
+
 /// Everything one sync derives from the pods (upstream `syncJobCtx`).
 struct Ctx<'a> {
     input: &'a SyncInput<'a>,
     /// Pods with the finalizer that are finished or considered failed
-    /// (`PodIndex::fresh`), in list order.
-    fresh: Vec<&'a PodRecord>,
+    /// (`Aggregates::fresh`), in list order.
+    fresh: Vec<Entry<'a>>,
     active_count: i32,
     ready: i32,
     terminating: i32,
@@ -136,17 +140,17 @@ impl<'a> Ctx<'a> {
         self.prev_failed_indexes.contains(i)
     }
 
-    fn record(&self, name: &str) -> Option<&'a PodRecord> {
-        self.input.pods.get(name)
+    fn entry(&self, id: PodId) -> Option<Entry<'a>> {
+        self.input.pods.get(id).map(|p| (id, p))
     }
 
-    fn records(&self, names: impl Iterator<Item = &'a (u64, String)>) -> Vec<&'a PodRecord> {
-        names.filter_map(|(_, n)| self.input.pods.get(n)).collect()
+    fn records(&self, keys: impl Iterator<Item = &'a ListKey>) -> Vec<Entry<'a>> {
+        keys.filter_map(|&(_, id)| self.entry(id)).collect()
     }
 
     /// Active pods in list order (only for paths that act on all of them).
-    fn active_pods(&self) -> Vec<&'a PodRecord> {
-        self.records(self.input.index.active.iter())
+    fn active_pods(&self) -> Vec<Entry<'a>> {
+        self.records(self.input.aggregates.active.iter())
     }
 
     fn policy_counts(&self, p: &PodRecord) -> bool {
@@ -166,13 +170,13 @@ pub(crate) fn sync_job(input: &SyncInput<'_>) -> SyncOutput {
     let uncounted = status.uncounted_terminated_pods.clone().unwrap_or_default();
     status.uncounted_terminated_pods = Some(uncounted.clone());
 
-    let index = input.index;
+    let aggregates = input.aggregates;
     let mut ctx = Ctx {
         input,
         fresh: Vec::new(),
-        active_count: to_i32(index.active.len()),
-        ready: to_i32(index.ready),
-        terminating: to_i32(index.terminating.len()),
+        active_count: to_i32(aggregates.active.len()),
+        ready: to_i32(aggregates.ready),
+        terminating: to_i32(aggregates.terminating.len()),
         succeeded: 0,
         failed: 0,
         uncounted_succeeded: input
@@ -202,21 +206,21 @@ pub(crate) fn sync_job(input: &SyncInput<'_>) -> SyncOutput {
             ..SyncOutput::default()
         },
     };
-    ctx.fresh = ctx.records(index.fresh.iter());
+    ctx.fresh = ctx.records(aggregates.fresh.iter());
     let only_failed = ctx.only_replace_failed();
 
     // New finished pods (upstream getNewFinishedPods).
     let new_succeeded: Vec<&PodRecord> = ctx
         .fresh
         .iter()
-        .copied()
+        .map(|e| e.1)
         .filter(|p| ctx.countable(p) && !ctx.uncounted_succeeded.contains(p.uid.as_str()))
         .filter(|p| p.phase == PodPhase::Succeeded)
         .collect();
     let new_failed: Vec<&PodRecord> = ctx
         .fresh
         .iter()
-        .copied()
+        .map(|e| e.1)
         .filter(|p| ctx.countable(p) && !ctx.uncounted_failed.contains(p.uid.as_str()))
         .filter(|p| p.considered_failed(only_failed))
         .collect();
@@ -246,7 +250,7 @@ pub(crate) fn sync_job(input: &SyncInput<'_>) -> SyncOutput {
         // pod whose deletion is already asked for counts as deleted (a
         // second DELETE would succeed upstream) but is not asked again.
         let mut deleted_ready = 0;
-        for p in ctx.active_pods() {
+        for (_, p) in ctx.active_pods() {
             if p.is_ready() {
                 deleted_ready += 1;
             }
@@ -328,7 +332,7 @@ fn plan_wake_ups(ctx: &mut Ctx<'_>) {
         *d > now
             && !ctx.decided
             && !outcome_known
-            && (input.expectations_satisfied || !input.index.active.is_empty())
+            && (input.expectations_satisfied || !input.aggregates.active.is_empty())
     });
 }
 
@@ -386,7 +390,7 @@ fn decide_terminal(ctx: &mut Ctx<'_>, status: &JobStatus) {
         // and retry the rejected write forever; here the outcome recorded
         // first stands, and within one sync a success wins over a failure.
         let mut succeeded = ctx.prev_succeeded_indexes.clone();
-        for p in &ctx.fresh {
+        for &(_, p) in &ctx.fresh {
             if p.phase == PodPhase::Succeeded && p.finalizer {
                 if let Some(i) = ctx.valid_index(p) {
                     if !ctx.prev_failed_index(i) {
@@ -399,7 +403,7 @@ fn decide_terminal(ctx: &mut Ctx<'_>, status: &JobStatus) {
         ctx.succeeded_indexes = succeeded;
         if let Some(limit) = job.backoff_limit_per_index() {
             let mut failed = ctx.prev_failed_indexes.clone();
-            for p in &ctx.fresh {
+            for &(_, p) in &ctx.fresh {
                 if let Some(i) = ctx.valid_index(p) {
                     if p.finalizer
                         && !ctx.succeeded_indexes.contains(i)
@@ -478,7 +482,7 @@ fn deadline(job: &ValidJob, status: &JobStatus) -> Option<DateTime<Utc>> {
 /// matching a FailJob rule; the index keeps those matches in list order.
 fn fail_job_message(ctx: &Ctx<'_>) -> Option<String> {
     ctx.job().pod_failure_policy()?;
-    ctx.input.index.fail_job.values().next().cloned()
+    ctx.input.aggregates.fail_job.values().next().cloned()
 }
 
 /// Upstream `pastBackoffLimitOnFailure`: container restarts of Running and
@@ -488,7 +492,7 @@ fn past_backoff_limit_on_failure(ctx: &Ctx<'_>) -> bool {
     if !job.restarts_on_failure() {
         return false;
     }
-    let restarts = ctx.input.index.restart_sum;
+    let restarts = ctx.input.aggregates.restart_sum;
     let limit = i64::from(job.backoff_limit());
     if limit == 0 {
         restarts > 0
@@ -518,10 +522,10 @@ fn is_index_failed(ctx: &Ctx<'_>, p: &PodRecord, limit: i32) -> bool {
 /// Upstream `getPodsWithDelayedDeletionPerIndex`: per pending index, the
 /// latest failed pod keeps its finalizer until its replacement exists.
 fn pods_with_delayed_deletion<'a>(ctx: &Ctx<'a>) -> BTreeMap<i32, &'a PodRecord> {
-    let active_indexes = &ctx.input.index.active_indexes;
+    let active_indexes = &ctx.input.aggregates.active_indexes;
     let failed = ctx.failed_indexes.clone().unwrap_or_default();
     let mut result: BTreeMap<i32, &'a PodRecord> = BTreeMap::new();
-    for p in &ctx.fresh {
+    for &(_, p) in &ctx.fresh {
         if !ctx.countable(p) || !p.considered_failed(ctx.only_replace_failed()) {
             continue;
         }
@@ -536,7 +540,7 @@ fn pods_with_delayed_deletion<'a>(ctx: &Ctx<'a>) -> BTreeMap<i32, &'a PodRecord>
                 if !(last.absolute_failure_count() <= p.absolute_failure_count()
                     && p.finish_time() >= last.finish_time()) => {}
             _ => {
-                result.insert(i, *p);
+                result.insert(i, p);
             }
         }
     }
@@ -577,7 +581,7 @@ fn manage_job(ctx: &mut Ctx<'_>) -> i32 {
     let now = ctx.input.now;
     let active = ctx.active_count;
     if job.is_suspended() {
-        let all = ctx.input.index.active.len();
+        let all = ctx.input.aggregates.active.len();
         let doomed = active_pods_for_removal(ctx, all);
         return active.saturating_sub(delete_job_pods(ctx, doomed, DeleteReason::Suspended));
     }
@@ -674,11 +678,11 @@ fn slow_start_batch(n: usize) -> u32 {
 /// Returns how many were deleted.
 fn delete_job_pods(
     ctx: &mut Ctx<'_>,
-    doomed: Vec<(&PodRecord, DeleteReason)>,
+    doomed: Vec<(Entry<'_>, DeleteReason)>,
     default: DeleteReason,
 ) -> i32 {
     let mut deleted = 0;
-    for (p, reason) in doomed {
+    for ((id, p), reason) in doomed {
         let reason = if reason == DeleteReason::TooManyActive {
             default
         } else {
@@ -689,7 +693,7 @@ fn delete_job_pods(
                 name: p.name.clone(),
                 uid: p.uid.clone(),
             });
-            ctx.out.finalizers_removed.push(p.name.clone());
+            ctx.out.finalizers_removed.push(id);
         }
         // A pod already on its way out (asked on the terminal path of an
         // earlier sync, not yet seen terminating) counts as deleted, as a
@@ -717,39 +721,39 @@ fn delete_job_pods(
 fn active_pods_for_removal<'a>(
     ctx: &Ctx<'a>,
     rm_at_least: usize,
-) -> Vec<(&'a PodRecord, DeleteReason)> {
-    let index = ctx.input.index;
-    let mut rm: Vec<(&'a PodRecord, DeleteReason)> = Vec::new();
+) -> Vec<(Entry<'a>, DeleteReason)> {
+    let aggregates = ctx.input.aggregates;
+    let mut rm: Vec<(Entry<'a>, DeleteReason)> = Vec::new();
     if ctx.job().is_indexed() {
         let completions = ctx.completions();
-        for p in ctx.records(index.active_without_index.iter()) {
-            rm.push((p, DeleteReason::InvalidIndex));
+        for e in ctx.records(aggregates.active_without_index.iter()) {
+            rm.push((e, DeleteReason::InvalidIndex));
         }
-        for i in index.duplicate_indexes.range(..completions) {
-            if let Some(group) = index.active_by_index.get(i) {
+        for i in aggregates.duplicate_indexes.range(..completions) {
+            if let Some(group) = aggregates.active_by_index.get(i) {
                 // The most valuable pod of the index (the last) stays.
                 let extra = group.len().saturating_sub(1);
-                for (_, name) in group.iter().take(extra) {
-                    rm.extend(ctx.record(name).map(|p| (p, DeleteReason::DuplicateIndex)));
+                for &(_, _, id) in group.iter().take(extra) {
+                    rm.extend(ctx.entry(id).map(|e| (e, DeleteReason::DuplicateIndex)));
                 }
             }
         }
-        for (_, group) in index.active_by_index.range(completions..) {
-            for (_, name) in group {
-                rm.extend(ctx.record(name).map(|p| (p, DeleteReason::InvalidIndex)));
+        for (_, group) in aggregates.active_by_index.range(completions..) {
+            for &(_, _, id) in group {
+                rm.extend(ctx.entry(id).map(|e| (e, DeleteReason::InvalidIndex)));
             }
         }
     }
     if rm.len() < rm_at_least {
-        let chosen: BTreeSet<&str> = rm.iter().map(|(p, _)| p.name.as_str()).collect();
+        let chosen: BTreeSet<PodId> = rm.iter().map(|((id, _), _)| *id).collect();
         let more = rm_at_least - rm.len();
-        let extra: Vec<_> = index
+        let extra: Vec<_> = aggregates
             .removal
             .iter()
-            .filter(|(_, name)| !chosen.contains(name.as_str()))
+            .filter(|(_, _, id)| !chosen.contains(id))
             .take(more)
-            .filter_map(|(_, name)| ctx.record(name))
-            .map(|p| (p, DeleteReason::TooManyActive))
+            .filter_map(|&(_, _, id)| ctx.entry(id))
+            .map(|e| (e, DeleteReason::TooManyActive))
             .collect();
         rm.extend(extra);
     }
@@ -762,7 +766,7 @@ fn active_pods_for_removal<'a>(
 /// runs of the interval sets rather than walking indexes one by one.
 fn first_pending_indexes(ctx: &Ctx<'_>, count: usize) -> Vec<i32> {
     let completions = ctx.completions();
-    let index = ctx.input.index;
+    let index = ctx.input.aggregates;
     let empty = IndexSet::new();
     let sets: [&IndexSet; 4] = [
         &ctx.succeeded_indexes,
@@ -797,22 +801,17 @@ fn track_and_finish(ctx: &mut Ctx<'_>, mut status: JobStatus) {
     let now = ctx.input.now;
     let indexed = job.is_indexed();
     let old = ctx.input.status;
-    let removed_now: BTreeSet<String> = ctx.out.finalizers_removed.iter().cloned().collect();
-    let index = ctx.input.index;
+    let removed_now: BTreeSet<PodId> = ctx.out.finalizers_removed.iter().copied().collect();
+    let aggregates = ctx.input.aggregates;
     let pods = ctx.input.pods;
     // Whether a UID's pod still carries the finalizer after this sync's
     // earlier removals (upstream `uidsWithFinalizer`, asked per UID).
-    let mut removed_uids: BTreeSet<String> = removed_now
+    let mut removed_uids: BTreeSet<&str> = removed_now
         .iter()
-        .filter_map(|n| pods.get(n).map(|p| p.uid.clone()))
+        .filter_map(|id| pods.get(*id).map(|p| p.uid.as_str()))
         .collect();
-    let has_finalizer = |uid: &str, removed: &BTreeSet<String>| {
-        !removed.contains(uid)
-            && index
-                .uid_to_name
-                .get(uid)
-                .and_then(|n| pods.get(n))
-                .is_some_and(|p| p.finalizer)
+    let has_finalizer = |uid: &str, removed: &BTreeSet<&str>| {
+        !removed.contains(uid) && pods.by_uid(uid).is_some_and(|p| p.finalizer)
     };
     // Upstream `needsFlush`: whether the status must be written before any
     // finalizer is removed. It decides, too, whether this sync's backoff
@@ -827,30 +826,30 @@ fn track_and_finish(ctx: &mut Ctx<'_>, mut status: JobStatus) {
     // ones; every pod with the finalizer when the Job is being deleted or
     // finishing (a one-time pass: they are all released in it).
     let mut order = if job.is_being_deleted() || ctx.finished.is_some() {
-        ctx.records(index.with_finalizer.iter())
+        ctx.records(aggregates.with_finalizer.iter())
     } else {
         ctx.fresh.clone()
     };
     if indexed {
-        order.sort_by_key(|p| (p.index.map_or(-1, i64::from), p.seq));
+        order.sort_by_key(|(_, p)| (p.index.map_or(-1, i64::from), p.seq));
     }
     let finished_is_failure = ctx
         .finished
         .as_ref()
         .is_some_and(|c| c.type_ != JobConditionType::SuccessCriteriaMet);
-    let mut to_remove: Vec<&PodRecord> = Vec::new();
+    let mut to_remove: Vec<Entry<'_>> = Vec::new();
     let mut new_succeeded_indexes: Vec<i32> = Vec::new();
     let mut uncounted = status.uncounted_terminated_pods.clone().unwrap_or_default();
     let mut reached_max = false;
-    for p in order {
-        if !p.finalizer || removed_now.contains(&p.name) {
+    for (id, p) in order {
+        if !p.finalizer || removed_now.contains(&id) {
             continue;
         }
         let failed = p.considered_failed(ctx.only_replace_failed());
         if !can_remove_finalizer(ctx, p, failed) {
             continue;
         }
-        to_remove.push(p);
+        to_remove.push((id, p));
         if p.phase == PodPhase::Succeeded && !ctx.uncounted_failed.contains(p.uid.as_str()) {
             if indexed {
                 // A success for an index already failed is not counted
@@ -930,13 +929,13 @@ fn track_and_finish(ctx: &mut Ctx<'_>, mut status: JobStatus) {
             ctx.out.actions.push(Action::UpdateStatus(status.clone()));
         }
     }
-    for p in &to_remove {
-        removed_uids.insert(p.uid.clone());
+    for &(id, p) in &to_remove {
+        removed_uids.insert(p.uid.as_str());
         ctx.out.actions.push(Action::RemoveFinalizer {
             name: p.name.clone(),
             uid: p.uid.clone(),
         });
-        ctx.out.finalizers_removed.push(p.name.clone());
+        ctx.out.finalizers_removed.push(id);
     }
     clean_uncounted(&mut status, |uid| has_finalizer(uid, &removed_uids));
 

@@ -5,20 +5,22 @@
 //! one", each touching a constant number of ordered sets. The reconcile
 //! (`sync.rs`) reads only these aggregates and iterates only pods it acts on
 //! or that changed since the last reconcile (the `fresh` set: finished pods
-//! not counted yet). The reference model rebuilds this index from every pod
-//! on every reconcile, which is what upstream's `syncJob` does; tests check
-//! that both agree.
+//! not counted yet). The reference model rebuilds the aggregates from every
+//! pod on every reconcile, which is what upstream's `syncJob` does; tests
+//! check that both agree.
 
+use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::pod::{PodRecord, RemovalKey};
+use super::pods::PodId;
 use crate::api::PodPhase;
 use crate::failure_policy::match_policy;
 use crate::indexes::IndexSet;
 use crate::valid::ValidJob;
 
 /// What classification depends on besides the pod itself: fixed for a spec,
-/// so a spec change rebuilds the index.
+/// so a spec change rebuilds the aggregates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Params {
     only_replace_failed: bool,
@@ -34,11 +36,18 @@ impl Params {
     }
 }
 
-type ByList = BTreeSet<(u64, String)>;
-type ByRemoval = BTreeSet<(RemovalKey, String)>;
+/// A pod's place in list order: the order in which the machine first saw
+/// the pods (upstream's informer list order).
+pub(crate) type ListKey = (u64, PodId);
+/// A pod's place in upstream's `ActivePods` deletion order; among pods
+/// equal under it (upstream's sort is unstable there) the pod seen last
+/// goes first.
+pub(crate) type RemovalOrder = (RemovalKey, Reverse<u64>, PodId);
+type ByList = BTreeSet<ListKey>;
+type ByRemoval = BTreeSet<RemovalOrder>;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct PodIndex {
+pub(crate) struct Aggregates {
     params: Params,
     /// Active pods in list order.
     pub active: ByList,
@@ -52,7 +61,6 @@ pub(crate) struct PodIndex {
     /// Pods carrying the finalizer that are finished or considered failed:
     /// what the next reconcile has to count.
     pub fresh: ByList,
-    pub uid_to_name: BTreeMap<String, String>,
     /// Considered-failed pods matching a FailJob rule, in list order.
     pub fail_job: BTreeMap<u64, String>,
     /// Sum of container restarts of Running and Pending pods.
@@ -71,9 +79,9 @@ pub(crate) struct PodIndex {
     pub terminating_indexes: IndexSet,
 }
 
-impl PodIndex {
-    pub fn new(params: Params) -> PodIndex {
-        PodIndex {
+impl Aggregates {
+    pub fn new(params: Params) -> Aggregates {
+        Aggregates {
             params,
             active: BTreeSet::new(),
             removal: BTreeSet::new(),
@@ -81,7 +89,6 @@ impl PodIndex {
             terminating: BTreeSet::new(),
             with_finalizer: BTreeSet::new(),
             fresh: BTreeSet::new(),
-            uid_to_name: BTreeMap::new(),
             fail_job: BTreeMap::new(),
             restart_sum: 0,
             active_by_index: BTreeMap::new(),
@@ -93,29 +100,29 @@ impl PodIndex {
         }
     }
 
-    /// Builds the index from every pod (restore, spec change, reference model).
-    pub fn build<'a>(job: &ValidJob, pods: impl IntoIterator<Item = &'a PodRecord>) -> PodIndex {
-        let mut index = PodIndex::new(Params::of(job));
-        for p in pods {
-            index.insert(job, p);
+    /// Builds the aggregates from every pod (restore, spec change,
+    /// reference model).
+    pub fn build<'a>(
+        job: &ValidJob,
+        pods: impl IntoIterator<Item = (PodId, &'a PodRecord)>,
+    ) -> Aggregates {
+        let mut aggregates = Aggregates::new(Params::of(job));
+        for (id, p) in pods {
+            aggregates.insert(job, id, p);
         }
-        index
+        aggregates
     }
 
-    fn key(p: &PodRecord) -> (u64, String) {
-        (p.seq, p.name.clone())
+    pub fn insert(&mut self, job: &ValidJob, id: PodId, p: &PodRecord) {
+        self.apply(job, id, p, true);
     }
 
-    pub fn insert(&mut self, job: &ValidJob, p: &PodRecord) {
-        self.apply(job, p, true);
-    }
-
-    pub fn remove(&mut self, job: &ValidJob, p: &PodRecord) {
-        self.apply(job, p, false);
+    pub fn remove(&mut self, job: &ValidJob, id: PodId, p: &PodRecord) {
+        self.apply(job, id, p, false);
     }
 
     /// Adds (`add`) or takes away one pod's contribution to every aggregate.
-    fn apply(&mut self, job: &ValidJob, p: &PodRecord, add: bool) {
+    fn apply(&mut self, job: &ValidJob, id: PodId, p: &PodRecord, add: bool) {
         fn set<K: Ord>(s: &mut BTreeSet<K>, k: K, add: bool) {
             if add {
                 s.insert(k);
@@ -123,32 +130,25 @@ impl PodIndex {
                 s.remove(&k);
             }
         }
-        let list_key = PodIndex::key(p);
-        if !p.uid.is_empty() {
-            if add {
-                self.uid_to_name.insert(p.uid.clone(), p.name.clone());
-            } else if self.uid_to_name.get(&p.uid) == Some(&p.name) {
-                self.uid_to_name.remove(&p.uid);
-            }
-        }
+        let list_key = (p.seq, id);
         if p.is_active() {
-            set(&mut self.active, list_key.clone(), add);
-            let rkey = (p.removal_key(), p.name.clone());
-            set(&mut self.removal, rkey.clone(), add);
+            set(&mut self.active, list_key, add);
+            let rkey = (p.removal_key(), Reverse(p.seq), id);
+            set(&mut self.removal, rkey, add);
             if p.is_ready() {
                 if add {
                     self.ready += 1;
                 } else {
-                    self.ready -= 1;
+                    self.ready = self.ready.saturating_sub(1);
                 }
             }
             match p.index {
                 Some(i) => self.apply_active_index(i, rkey, add),
-                None => set(&mut self.active_without_index, list_key.clone(), add),
+                None => set(&mut self.active_without_index, list_key, add),
             }
         }
         if p.is_terminating() {
-            set(&mut self.terminating, list_key.clone(), add);
+            set(&mut self.terminating, list_key, add);
             if let Some(i) = p.index {
                 let n = self.terminating_per_index.entry(i).or_insert(0);
                 if add {
@@ -164,9 +164,9 @@ impl PodIndex {
             }
         }
         if p.finalizer {
-            set(&mut self.with_finalizer, list_key.clone(), add);
+            set(&mut self.with_finalizer, list_key, add);
             if p.is_finished() || p.considered_failed(self.params.only_replace_failed) {
-                set(&mut self.fresh, list_key.clone(), add);
+                set(&mut self.fresh, list_key, add);
             }
         }
         if self.params.has_failure_policy && p.considered_failed(self.params.only_replace_failed) {
@@ -189,7 +189,7 @@ impl PodIndex {
         }
     }
 
-    fn apply_active_index(&mut self, i: i32, rkey: (RemovalKey, String), add: bool) {
+    fn apply_active_index(&mut self, i: i32, rkey: RemovalOrder, add: bool) {
         let group = self.active_by_index.entry(i).or_default();
         if add {
             group.insert(rkey);

@@ -1,0 +1,153 @@
+//! The pods a Job tracks, each in a slot named by a small copyable id.
+//!
+//! Every ordered aggregate (`aggregates.rs`) refers to pods by `(seq, id)`
+//! pairs: comparing and copying them costs nothing, where string keys cost
+//! a comparison of names (which share the Job's prefix) and an allocation
+//! per entry. Names and UIDs are looked up once per event, by hash; the
+//! hash maps are only ever asked, never iterated, so their order cannot
+//! leak into the machine's output.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use super::pod::PodRecord;
+
+/// A tracked pod's slot. Stable while the pod is tracked; reused after it
+/// is removed, so it never outlives the record it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct PodId(u32);
+
+/// Pods by slot, with lookups by name and by UID.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PodStore {
+    slots: Vec<Option<PodRecord>>,
+    free: Vec<u32>,
+    by_name: HashMap<String, PodId>,
+    by_uid: HashMap<String, PodId>,
+}
+
+impl PodStore {
+    pub fn len(&self) -> usize {
+        self.by_name.len()
+    }
+
+    pub fn get(&self, id: PodId) -> Option<&PodRecord> {
+        self.slots.get(id.0 as usize).and_then(Option::as_ref)
+    }
+
+    pub fn get_mut(&mut self, id: PodId) -> Option<&mut PodRecord> {
+        self.slots.get_mut(id.0 as usize).and_then(Option::as_mut)
+    }
+
+    pub fn id(&self, name: &str) -> Option<PodId> {
+        self.by_name.get(name).copied()
+    }
+
+    pub fn by_name(&self, name: &str) -> Option<&PodRecord> {
+        self.id(name).and_then(|id| self.get(id))
+    }
+
+    pub fn contains_name(&self, name: &str) -> bool {
+        self.by_name.contains_key(name)
+    }
+
+    /// The pod with this UID, if tracked.
+    pub fn by_uid(&self, uid: &str) -> Option<&PodRecord> {
+        self.by_uid.get(uid).and_then(|id| self.get(*id))
+    }
+
+    /// Stores a record whose name is not tracked yet and returns its slot.
+    pub fn insert(&mut self, record: PodRecord) -> PodId {
+        let id = match self.free.pop() {
+            Some(slot) => PodId(slot),
+            None => {
+                // More than 2^32 pods tracked at once cannot happen (the
+                // API allows 100 000 per Job); saturate rather than wrap.
+                let slot = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
+                self.slots.push(None);
+                PodId(slot)
+            }
+        };
+        self.by_name.insert(record.name.clone(), id);
+        if !record.uid.is_empty() {
+            self.by_uid.insert(record.uid.clone(), id);
+        }
+        if let Some(slot) = self.slots.get_mut(id.0 as usize) {
+            *slot = Some(record);
+        }
+        id
+    }
+
+    /// Takes a record out; its slot becomes free.
+    pub fn remove(&mut self, id: PodId) -> Option<PodRecord> {
+        let record = self.slots.get_mut(id.0 as usize)?.take()?;
+        self.by_name.remove(&record.name);
+        if self.by_uid.get(&record.uid) == Some(&id) {
+            self.by_uid.remove(&record.uid);
+        }
+        self.free.push(id.0);
+        Some(record)
+    }
+
+    /// Every record with its id, in slot order.
+    pub fn iter(&self) -> impl Iterator<Item = (PodId, &PodRecord)> {
+        self.slots.iter().enumerate().filter_map(|(i, s)| {
+            let id = PodId(u32::try_from(i).unwrap_or(u32::MAX));
+            s.as_ref().map(|p| (id, p))
+        })
+    }
+}
+
+/// How many recently gone pods [`GoneGuard`] remembers.
+pub(crate) const GONE_GUARD_CAPACITY: usize = 4096;
+
+/// The UIDs of the pods that went away most recently, so that a late event
+/// for one of them (an older copy delivered after the pod is gone) is not
+/// taken for a new pod — which, carrying the finalizer in that older copy,
+/// would be counted twice. An informer never delivers such an event after
+/// the deletion; the guard is for callers that can (simulators with delays,
+/// replays). It holds at most [`GONE_GUARD_CAPACITY`] UIDs, oldest forgotten
+/// first, so it does not grow with the Job's history.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct GoneGuard {
+    order: VecDeque<String>,
+    uids: HashSet<String>,
+}
+
+impl GoneGuard {
+    pub fn contains(&self, uid: &str) -> bool {
+        self.uids.contains(uid)
+    }
+
+    pub fn insert(&mut self, uid: String) {
+        if uid.is_empty() || self.uids.contains(&uid) {
+            return;
+        }
+        if self.order.len() >= GONE_GUARD_CAPACITY {
+            if let Some(oldest) = self.order.pop_front() {
+                self.uids.remove(&oldest);
+            }
+        }
+        self.uids.insert(uid.clone());
+        self.order.push_back(uid);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gone_guard_forgets_the_oldest_uid_beyond_its_capacity() {
+        let mut guard = GoneGuard::default();
+        for i in 0..=GONE_GUARD_CAPACITY {
+            guard.insert(format!("uid-{i}"));
+        }
+        assert!(!guard.contains("uid-0"), "the oldest is forgotten");
+        assert!(guard.contains("uid-1"));
+        assert!(guard.contains(&format!("uid-{GONE_GUARD_CAPACITY}")));
+        assert_eq!(guard.order.len(), GONE_GUARD_CAPACITY);
+        assert_eq!(guard.uids.len(), GONE_GUARD_CAPACITY);
+        guard.insert("uid-1".into());
+        assert_eq!(guard.order.len(), GONE_GUARD_CAPACITY, "no duplicates");
+    }
+}
