@@ -5,7 +5,7 @@ use crate::api::{
     ConditionStatus, PodFailurePolicy, PodFailurePolicyAction, PodFailurePolicyOnExitCodesOperator,
     PodFailurePolicyOnExitCodesRequirement,
 };
-use crate::controller::pod::PodRecord;
+use crate::controller::pod::{FailureDetails, PodRecord};
 
 /// The outcome of matching one failed pod.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,16 +37,21 @@ pub(crate) fn match_policy(
     let Some(policy) = policy else {
         return PolicyMatch::NO_MATCH;
     };
+    // Only failed pods are matched, and only they keep these details.
+    let Some(details) = pod.failure.as_deref() else {
+        return PolicyMatch::NO_MATCH;
+    };
     for (index, rule) in policy.rules.iter().enumerate() {
         let matched = if let Some(req) = &rule.on_exit_codes {
-            match_exit_codes(pod, req).map(|(name, code)| {
+            match_exit_codes(details, req).map(|(name, code)| {
                 format!(
                     "Container {name} for pod {namespace}/{} failed with exit code {code} matching FailJob rule at index {index}",
                     pod.name
                 )
             })
         } else if !rule.on_pod_conditions.is_empty() {
-            pod.conditions
+            details
+                .conditions
                 .iter()
                 .find(|c| {
                     rule.on_pod_conditions.iter().any(|p| {
@@ -95,10 +100,10 @@ pub(crate) fn match_policy(
 
 /// The first terminated container (regular ones first, then init
 /// containers) whose non-zero exit code satisfies the requirement.
-fn match_exit_codes(
-    pod: &PodRecord,
+fn match_exit_codes<'a>(
+    pod: &'a FailureDetails,
     req: &PodFailurePolicyOnExitCodesRequirement,
-) -> Option<(String, i32)> {
+) -> Option<(&'a str, i32)> {
     pod.containers
         .iter()
         .chain(pod.init_containers.iter())
@@ -116,6 +121,6 @@ fn match_exit_codes(
                     PodFailurePolicyOnExitCodesOperator::NotIn => !req.values.contains(&code),
                     PodFailurePolicyOnExitCodesOperator::Other(_) => false,
                 };
-            hit.then(|| (c.name.clone(), code))
+            hit.then_some((c.name.as_str(), code))
         })
 }

@@ -180,7 +180,7 @@ impl Aggregates {
             }
         }
         if matches!(p.phase, PodPhase::Running | PodPhase::Pending) {
-            let r = p.restart_sum();
+            let r = p.restart_sum;
             self.restart_sum = if add {
                 self.restart_sum.saturating_add(r)
             } else {

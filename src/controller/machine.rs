@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use chrono::{DateTime, Duration, Utc};
 
 use super::action::{Action, DeleteJobReason, Timeout, TimeoutReason};
-use super::error::{MachineError, RestoreError};
 use super::aggregates::Aggregates;
+use super::error::{MachineError, RestoreError};
 use super::pod::PodRecord;
 use super::pods::{GoneGuard, PodId, PodStore};
 use super::sync::{self, SyncInput, SyncOutput};
@@ -520,21 +520,23 @@ impl JobController {
                 return;
             }
         }
-        let mut record = PodRecord::from_pod(pod, self.next_seq);
+        // A pod seen before keeps its name and UID: nothing to copy.
+        let mut record = PodRecord::from_pod(pod, self.next_seq, !known);
         if claim == Claim::Adopt {
             // Upstream adds the finalizer while adopting and treats the pod
             // as carrying it at once; until the patch shows, events without
             // it are older than the adoption.
             record.finalizer = true;
         }
-        match self.pods.by_name(name) {
-            Some(old) if old.uid == record.uid => {
+        let id = self.pods.id(name);
+        match id.and_then(|id| self.pods.get_mut(id)) {
+            Some(old) if known => {
                 record.seq = old.seq;
+                record.name = std::mem::take(&mut old.name);
+                record.uid = std::mem::take(&mut old.uid);
                 // Terminal phases are final: a later, different phase is stale.
                 if old.is_finished() && record.phase != old.phase {
-                    record.phase = old.phase.clone();
-                    record.containers = old.containers.clone();
-                    record.init_containers = old.init_containers.clone();
+                    record.keep_terminal_state(old);
                 }
                 // A removal the machine asked for holds even if this event
                 // predates it; a deletion request is never withdrawn.

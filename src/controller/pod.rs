@@ -9,19 +9,15 @@ use std::cmp::Reverse;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::api::{ConditionStatus, Pod, PodPhase, keys};
+use crate::api::{ConditionStatus, ContainerStatus, Pod, PodPhase, PodStatus, keys};
 
-/// A container's observed state, reduced to what the controller reads.
+/// A container's observed state, reduced to what the pod failure policy
+/// reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ContainerRecord {
     pub name: String,
     /// Exit code, when the container is terminated.
     pub exit_code: Option<i32>,
-    /// When it terminated (if it did and the time is known).
-    pub finished_at: Option<DateTime<Utc>>,
-    pub restart_count: i32,
-    /// An init container with `restartPolicy: Always`.
-    pub sidecar: bool,
 }
 
 /// A pod condition, reduced.
@@ -29,10 +25,32 @@ pub(crate) struct ContainerRecord {
 pub(crate) struct ConditionRecord {
     pub type_: String,
     pub status: ConditionStatus,
+}
+
+/// What the pod failure policy reads of a failed pod: its containers and
+/// conditions. Kept only for pods in phase Failed — the only ones the
+/// policy is asked about — so that observing any other pod copies no
+/// names.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct FailureDetails {
+    pub containers: Vec<ContainerRecord>,
+    pub init_containers: Vec<ContainerRecord>,
+    pub conditions: Vec<ConditionRecord>,
+}
+
+/// The pod's `Ready` condition, reduced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ReadyCondition {
+    pub status: bool,
+    /// `False` (not `True`, not `Unknown`): the condition upstream's
+    /// `getFinishedTime` falls back on.
+    pub is_false: bool,
     pub last_transition_time: Option<DateTime<Utc>>,
 }
 
-/// What the machine remembers of one pod.
+/// What the machine remembers of one pod: the fields upstream's helpers
+/// read, reduced when observed, so that the record costs a few words plus
+/// its name and UID.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PodRecord {
     pub name: String,
@@ -51,9 +69,17 @@ pub(crate) struct PodRecord {
     pub index: Option<i32>,
     pub failure_count: i32,
     pub ignored_failure_count: i32,
-    pub containers: Vec<ContainerRecord>,
-    pub init_containers: Vec<ContainerRecord>,
-    pub conditions: Vec<ConditionRecord>,
+    pub ready: Option<ReadyCondition>,
+    /// The latest container finish, when every regular container and every
+    /// sidecar has terminated with a finish time (`getFinishedTime`).
+    pub containers_finished_at: Option<DateTime<Utc>>,
+    /// Restarts of all containers and init containers.
+    pub restart_sum: i64,
+    /// The most restarts of a regular container, and of a sidecar.
+    pub max_restarts: i32,
+    pub max_sidecar_restarts: i32,
+    /// Phase Failed only: what the pod failure policy reads.
+    pub failure: Option<Box<FailureDetails>>,
 }
 
 /// Parses an index-failure-count annotation as upstream's `parseInt32`:
@@ -74,34 +100,124 @@ pub(crate) fn parse_index(value: Option<&String>) -> Option<i32> {
         .and_then(|v| i32::try_from(v).ok())
 }
 
-impl PodRecord {
-    /// Reduces an observed pod. `seq` is the list position to use if the
-    /// pod is new.
-    pub fn from_pod(pod: &Pod, seq: u64) -> PodRecord {
-        let status = pod.status.clone().unwrap_or_default();
-        let sidecars: Vec<&str> = pod
-            .spec
+/// The container summaries of a pod status, in one pass.
+struct ContainerSummary {
+    finished_at: Option<DateTime<Utc>>,
+    restart_sum: i64,
+    max_restarts: i32,
+    max_sidecar_restarts: i32,
+}
+
+fn summarize(pod: &Pod, status: &PodStatus) -> ContainerSummary {
+    let is_sidecar = |name: &str| {
+        pod.spec
             .init_containers
             .iter()
-            .filter(|c| c.restart_policy.as_deref() == Some("Always"))
-            .map(|c| c.name.as_str())
-            .collect();
-        let container = |c: &crate::api::ContainerStatus, init: bool| {
-            let terminated = c.state.as_ref().and_then(|s| s.terminated.as_ref());
-            ContainerRecord {
-                name: c.name.clone(),
-                exit_code: terminated.map(|t| t.exit_code),
-                finished_at: terminated.and_then(|t| t.finished_at),
-                restart_count: c.restart_count,
-                sidecar: init && sidecars.contains(&c.name.as_str()),
+            .any(|c| c.name == name && c.restart_policy.as_deref() == Some("Always"))
+    };
+    let mut summary = ContainerSummary {
+        finished_at: None,
+        restart_sum: 0,
+        max_restarts: 0,
+        max_sidecar_restarts: 0,
+    };
+    // The finish time needs every relevant container terminated with a time.
+    let mut all_finished = true;
+    let mut any = false;
+    let mut relevant = |c: &ContainerStatus| {
+        any = true;
+        let terminated = c.state.as_ref().and_then(|s| s.terminated.as_ref());
+        match terminated.and_then(|t| t.finished_at) {
+            Some(t) if all_finished => {
+                summary.finished_at = Some(summary.finished_at.map_or(t, |l| l.max(t)));
             }
-        };
+            _ => all_finished = false,
+        }
+    };
+    let mut restarts = 0i64;
+    let mut max_regular = 0;
+    for c in &status.container_statuses {
+        relevant(c);
+        restarts = restarts.saturating_add(i64::from(c.restart_count));
+        max_regular = max_regular.max(c.restart_count);
+    }
+    let mut max_sidecar = 0;
+    for c in &status.init_container_statuses {
+        restarts = restarts.saturating_add(i64::from(c.restart_count));
+        if is_sidecar(&c.name) {
+            relevant(c);
+            max_sidecar = max_sidecar.max(c.restart_count);
+        }
+    }
+    if !all_finished || !any {
+        summary.finished_at = None;
+    }
+    summary.restart_sum = restarts;
+    summary.max_restarts = max_regular;
+    summary.max_sidecar_restarts = max_sidecar;
+    summary
+}
+
+fn failure_details(status: &PodStatus) -> FailureDetails {
+    let container = |c: &ContainerStatus| ContainerRecord {
+        name: c.name.clone(),
+        exit_code: c
+            .state
+            .as_ref()
+            .and_then(|s| s.terminated.as_ref())
+            .map(|t| t.exit_code),
+    };
+    FailureDetails {
+        containers: status.container_statuses.iter().map(container).collect(),
+        init_containers: status
+            .init_container_statuses
+            .iter()
+            .map(container)
+            .collect(),
+        conditions: status
+            .conditions
+            .iter()
+            .map(|c| ConditionRecord {
+                type_: c.type_.clone(),
+                status: c.status.clone(),
+            })
+            .collect(),
+    }
+}
+
+impl PodRecord {
+    /// Reduces an observed pod. `seq` is the list position to use if the
+    /// pod is new. The name and UID are copied only when `names` is true
+    /// (a pod seen before keeps the ones it has).
+    pub fn from_pod(pod: &Pod, seq: u64, names: bool) -> PodRecord {
+        let empty = PodStatus::default();
+        let status = pod.status.as_ref().unwrap_or(&empty);
+        let phase = pod.phase();
+        let summary = summarize(pod, status);
+        let ready = status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "Ready")
+            .map(|c| ReadyCondition {
+                status: c.status == ConditionStatus::True,
+                is_false: c.status == ConditionStatus::False,
+                last_transition_time: c.last_transition_time,
+            });
         let annotations = &pod.metadata.annotations;
         PodRecord {
-            name: pod.metadata.name.clone(),
-            uid: pod.metadata.uid.clone(),
+            name: if names {
+                pod.metadata.name.clone()
+            } else {
+                String::new()
+            },
+            uid: if names {
+                pod.metadata.uid.clone()
+            } else {
+                String::new()
+            },
             seq,
-            phase: pod.phase(),
+            failure: (phase == PodPhase::Failed).then(|| Box::new(failure_details(status))),
+            phase,
             deletion_timestamp: pod.metadata.deletion_timestamp,
             deletion_grace_period_seconds: pod.metadata.deletion_grace_period_seconds,
             creation_timestamp: pod.metadata.creation_timestamp,
@@ -116,26 +232,21 @@ impl PodRecord {
             ignored_failure_count: parse_count(
                 annotations.get(keys::JOB_INDEX_IGNORED_FAILURE_COUNT),
             ),
-            containers: status
-                .container_statuses
-                .iter()
-                .map(|c| container(c, false))
-                .collect(),
-            init_containers: status
-                .init_container_statuses
-                .iter()
-                .map(|c| container(c, true))
-                .collect(),
-            conditions: status
-                .conditions
-                .iter()
-                .map(|c| ConditionRecord {
-                    type_: c.type_.clone(),
-                    status: c.status.clone(),
-                    last_transition_time: c.last_transition_time,
-                })
-                .collect(),
+            ready,
+            containers_finished_at: summary.finished_at,
+            restart_sum: summary.restart_sum,
+            max_restarts: summary.max_restarts,
+            max_sidecar_restarts: summary.max_sidecar_restarts,
         }
+    }
+
+    /// Keeps the terminal state of `old` (phase and what was read of the
+    /// containers when it finished): a terminal phase is final, so a later
+    /// event with another phase is stale in those respects.
+    pub fn keep_terminal_state(&mut self, old: &mut PodRecord) {
+        self.phase = old.phase.clone();
+        self.containers_finished_at = old.containers_finished_at;
+        self.failure = old.failure.take();
     }
 
     pub fn is_finished(&self) -> bool {
@@ -152,14 +263,9 @@ impl PodRecord {
         !self.is_finished() && self.deletion_timestamp.is_some()
     }
 
-    fn ready_condition(&self) -> Option<&ConditionRecord> {
-        self.conditions.iter().find(|c| c.type_ == "Ready")
-    }
-
     /// Upstream `podutil.IsPodReady`.
     pub fn is_ready(&self) -> bool {
-        self.ready_condition()
-            .is_some_and(|c| c.status == ConditionStatus::True)
+        self.ready.is_some_and(|r| r.status)
     }
 
     /// Upstream `isPodFailed`: phase Failed, or — unless only failed pods are
@@ -182,13 +288,13 @@ impl PodRecord {
     /// finish when all regular containers and sidecars have one; else the
     /// `Ready=False` transition; else deletion minus grace; else creation.
     pub fn finish_time(&self) -> DateTime<Utc> {
-        if let Some(t) = self.finish_time_from_containers() {
+        if let Some(t) = self.containers_finished_at {
             return t;
         }
         if let Some(t) = self
-            .ready_condition()
-            .filter(|c| c.status == ConditionStatus::False)
-            .and_then(|c| c.last_transition_time)
+            .ready
+            .filter(|r| r.is_false)
+            .and_then(|r| r.last_transition_time)
         {
             return t;
         }
@@ -199,49 +305,9 @@ impl PodRecord {
         self.creation_timestamp.unwrap_or(DateTime::<Utc>::MIN_UTC)
     }
 
-    fn finish_time_from_containers(&self) -> Option<DateTime<Utc>> {
-        let relevant = self
-            .containers
-            .iter()
-            .chain(self.init_containers.iter().filter(|c| c.sidecar));
-        let mut latest: Option<DateTime<Utc>> = None;
-        let mut any = false;
-        for c in relevant {
-            any = true;
-            let t = c.finished_at.filter(|_| c.exit_code.is_some())?;
-            latest = Some(latest.map_or(t, |l| l.max(t)));
-        }
-        if any { latest } else { None }
-    }
-
-    /// Sum of restart counts of all containers and init containers.
-    pub fn restart_sum(&self) -> i64 {
-        self.containers
-            .iter()
-            .chain(self.init_containers.iter())
-            .map(|c| i64::from(c.restart_count))
-            .sum()
-    }
-
-    fn ready_since(&self) -> Option<DateTime<Utc>> {
-        self.ready_condition()
-            .filter(|c| c.status == ConditionStatus::True)
-            .and_then(|c| c.last_transition_time)
-    }
-
-    fn max_restarts(&self, sidecars: bool) -> i32 {
-        let list: Box<dyn Iterator<Item = &ContainerRecord>> = if sidecars {
-            Box::new(self.init_containers.iter().filter(|c| c.sidecar))
-        } else {
-            Box::new(self.containers.iter())
-        };
-        list.map(|c| c.restart_count).max().unwrap_or(0)
-    }
-
     /// The sort key of upstream's `controller.ActivePods` order: the pod to
     /// delete first sorts first (unscheduled, then earlier phase, not ready,
-    /// ready more recently, more restarts, newer). Callers break ties on the
-    /// name, for determinism.
+    /// ready more recently, more restarts, newer). Callers break ties.
     pub fn removal_key(&self) -> RemovalKey {
         let phase_rank = match self.phase {
             PodPhase::Pending => 0,
@@ -250,15 +316,19 @@ impl PodRecord {
             _ => 3,
         };
         let ready = self.is_ready();
-        let since = if ready { self.ready_since() } else { None };
+        let since = if ready {
+            self.ready.and_then(|r| r.last_transition_time)
+        } else {
+            None
+        };
         RemovalKey(
             self.scheduled,
             phase_rank,
             ready,
             since.is_some(),
             Reverse(since),
-            Reverse(self.max_restarts(false)),
-            Reverse(self.max_restarts(true)),
+            Reverse(self.max_restarts),
+            Reverse(self.max_sidecar_restarts),
             self.creation_timestamp.is_some(),
             Reverse(self.creation_timestamp),
         )
@@ -304,9 +374,12 @@ mod tests {
             index: None,
             failure_count: 0,
             ignored_failure_count: 0,
-            containers: Vec::new(),
-            init_containers: Vec::new(),
-            conditions: Vec::new(),
+            ready: None,
+            containers_finished_at: None,
+            restart_sum: 0,
+            max_restarts: 0,
+            max_sidecar_restarts: 0,
+            failure: None,
         }
     }
 
@@ -341,9 +414,9 @@ mod tests {
     fn not_ready_before_ready_and_recently_ready_first() {
         let ready = |name: &str, since: Option<i64>| {
             let mut p = pod(name);
-            p.conditions.push(ConditionRecord {
-                type_: "Ready".into(),
-                status: ConditionStatus::True,
+            p.ready = Some(ReadyCondition {
+                status: true,
+                is_false: false,
                 last_transition_time: since.map(t),
             });
             p
@@ -360,13 +433,8 @@ mod tests {
     fn more_restarts_first_then_newer_first() {
         let restarts = |name: &str, n: i32| {
             let mut p = pod(name);
-            p.containers.push(ContainerRecord {
-                name: "main".into(),
-                exit_code: None,
-                finished_at: None,
-                restart_count: n,
-                sidecar: false,
-            });
+            p.max_restarts = n;
+            p.restart_sum = i64::from(n);
             p
         };
         assert_eq!(first(&restarts("calm", 0), &restarts("flaky", 3)), "flaky");
@@ -385,20 +453,80 @@ mod tests {
         p.deletion_timestamp = Some(t(30));
         p.deletion_grace_period_seconds = Some(10);
         assert_eq!(p.finish_time(), t(20));
-        p.conditions.push(ConditionRecord {
-            type_: "Ready".into(),
-            status: ConditionStatus::False,
+        p.ready = Some(ReadyCondition {
+            status: false,
+            is_false: true,
             last_transition_time: Some(t(15)),
         });
         assert_eq!(p.finish_time(), t(15));
-        p.containers.push(ContainerRecord {
-            name: "main".into(),
-            exit_code: Some(1),
-            finished_at: Some(t(12)),
-            restart_count: 0,
-            sidecar: false,
-        });
+        p.containers_finished_at = Some(t(12));
         assert_eq!(p.finish_time(), t(12));
+    }
+
+    fn terminated(name: &str, at: Option<i64>, restarts: i32) -> ContainerStatus {
+        ContainerStatus {
+            name: name.into(),
+            restart_count: restarts,
+            state: Some(crate::api::ContainerState {
+                terminated: Some(crate::api::ContainerStateTerminated {
+                    exit_code: 1,
+                    finished_at: at.map(t),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn observed(containers: Vec<ContainerStatus>, init: Vec<ContainerStatus>) -> PodRecord {
+        let mut pod = Pod::default();
+        pod.spec.init_containers = vec![
+            crate::api::Container {
+                name: "setup".into(),
+                ..Default::default()
+            },
+            crate::api::Container {
+                name: "proxy".into(),
+                restart_policy: Some("Always".into()),
+                ..Default::default()
+            },
+        ];
+        pod.status = Some(PodStatus {
+            phase: Some(PodPhase::Failed),
+            container_statuses: containers,
+            init_container_statuses: init,
+            ..Default::default()
+        });
+        PodRecord::from_pod(&pod, 0, true)
+    }
+
+    #[test]
+    fn container_finish_needs_every_container_and_sidecar_terminated_with_a_time() {
+        let p = observed(
+            vec![terminated("a", Some(5), 1), terminated("b", Some(9), 2)],
+            vec![terminated("setup", Some(1), 4)],
+        );
+        assert_eq!(p.containers_finished_at, Some(t(9)));
+        assert_eq!(p.restart_sum, 7, "init containers' restarts count too");
+        assert_eq!(p.max_restarts, 2);
+        let p = observed(
+            vec![terminated("a", Some(5), 0), terminated("b", None, 0)],
+            vec![],
+        );
+        assert_eq!(p.containers_finished_at, None, "b has no finish time");
+        let p = observed(
+            vec![terminated("a", Some(5), 0)],
+            vec![terminated("proxy", Some(20), 3)],
+        );
+        assert_eq!(p.containers_finished_at, Some(t(20)), "a sidecar counts");
+        assert_eq!(p.max_sidecar_restarts, 3);
+        let mut running = observed(vec![terminated("a", Some(5), 0)], vec![]);
+        running.phase = PodPhase::Running;
+        assert!(observed(vec![], vec![]).containers_finished_at.is_none());
+        let details = p.failure.expect("a failed pod keeps its containers");
+        assert_eq!(details.containers[0].exit_code, Some(1));
+        assert_eq!(details.init_containers[0].name, "proxy");
     }
 
     #[test]

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Duration, Utc};
 
 use super::action::{Action, DeleteReason};
-use super::create;
 use super::aggregates::{Aggregates, ListKey};
+use super::create;
 use super::pod::PodRecord;
 use super::pods::{PodId, PodStore};
 use crate::api::{
