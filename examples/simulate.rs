@@ -65,7 +65,7 @@ fn main() {
     let mut sim = Simulation::new(valid, PodBehaviour::default(), seed);
     let outcome = sim.run_to_end(100_000);
     for entry in sim.log() {
-        println!("{:>8.1}s  {}", sim.elapsed(entry.at), entry.what);
+        println!("{:>8.1}s  {}", sim.elapsed(entry.at), sim.describe(entry));
     }
     let status = sim.controller().status();
     let last = status.conditions.last();

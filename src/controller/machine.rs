@@ -78,6 +78,7 @@ impl Timers {
 /// - getters on `&self`: [`status`](Self::status), [`job`](Self::job),
 ///   [`is_finished`](Self::is_finished), [`backoff_record`](Self::backoff_record);
 /// - `handle_*` for what happened: [`handle_pod`](Self::handle_pod),
+///   [`handle_pods`](Self::handle_pods),
 ///   [`handle_spec_change`](Self::handle_spec_change),
 ///   [`handle_create_failed`](Self::handle_create_failed),
 ///   [`handle_job_deleted`](Self::handle_job_deleted),
@@ -336,12 +337,81 @@ impl JobController {
         if self.job_gone {
             return Ok(());
         }
+        self.apply_event(event);
+        self.sync(now);
+        Ok(())
+    }
+
+    /// Several pod events delivered together, then one reconcile — as
+    /// upstream, which batches the pod events of one second
+    /// (`syncJobBatchPeriod`) into one sync. The events are applied in
+    /// order; the result is the same as [`handle_pod`](Self::handle_pod)
+    /// for each but with the intermediate reconciles left out, so a batch
+    /// writes the status once where single events would write it per event.
+    ///
+    /// All or nothing: if any event is misuse (a pod without a name), none
+    /// is applied.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use job_controller::{Action, JobController, PodEvent, ValidJob, parse_job};
+    ///
+    /// let job = parse_job("
+    /// metadata: {name: wide, namespace: default, uid: w1}
+    /// spec:
+    ///   completions: 3
+    ///   parallelism: 3
+    ///   template:
+    ///     spec:
+    ///       restartPolicy: Never
+    ///       containers: [{name: main, image: busybox}]
+    /// ").unwrap();
+    /// let now = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+    /// let mut ctl = JobController::new(ValidJob::create(job).unwrap(), now);
+    /// let mut created = Vec::new();
+    /// while let Some(action) = ctl.poll_action() {
+    ///     if let Action::CreatePod(p) = action {
+    ///         let mut pod = p.pod;
+    ///         pod.metadata.uid = format!("uid-{}", created.len());
+    ///         created.push(PodEvent::Observed(pod));
+    ///     }
+    /// }
+    /// // The three creations are acknowledged together: one reconcile.
+    /// ctl.handle_pods(now, created).unwrap();
+    /// let writes = std::iter::from_fn(|| ctl.poll_action())
+    ///     .filter(|a| matches!(a, Action::UpdateStatus(_)))
+    ///     .count();
+    /// assert_eq!(writes, 0, "the status written with the creations still holds");
+    /// assert_eq!(ctl.status().active, 3);
+    /// ```
+    pub fn handle_pods(
+        &mut self,
+        now: DateTime<Utc>,
+        events: impl IntoIterator<Item = PodEvent>,
+    ) -> Result<(), MachineError> {
+        self.check_time(now)?;
+        let events: Vec<PodEvent> = events.into_iter().collect();
+        for event in &events {
+            if let PodEvent::Observed(pod) = event {
+                self.check_pod(pod)?;
+            }
+        }
+        self.last_now = now;
+        if self.job_gone {
+            return Ok(());
+        }
+        for event in events {
+            self.apply_event(event);
+        }
+        self.sync(now);
+        Ok(())
+    }
+
+    fn apply_event(&mut self, event: PodEvent) {
         match event {
             PodEvent::Observed(pod) => self.observe(&pod),
             PodEvent::Gone { name } => self.forget(&name),
         }
-        self.sync(now);
-        Ok(())
     }
 
     /// A pod creation the machine asked for failed (or was skipped). The

@@ -81,6 +81,24 @@ impl Cluster {
         Ok(true)
     }
 
+    /// Changes a pod without telling the controller (the watch event is on
+    /// its way); report it later, e.g. in a batch. Returns whether the pod
+    /// exists.
+    pub fn change(&mut self, name: &str, change: impl FnOnce(&mut Pod)) -> bool {
+        match self.pods.get_mut(name) {
+            Some(pod) => {
+                change(pod);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Removes a pod without telling the controller.
+    pub fn take(&mut self, name: &str) -> Option<Pod> {
+        self.pods.remove(name)
+    }
+
     /// Reports a pod's current state to the controller again.
     pub fn report(
         &self,
@@ -115,8 +133,8 @@ impl Cluster {
     /// would, until it is quiet: a created pod is stored (with a fresh UID
     /// and creation time) and reported back as Pending at once, a deleted
     /// pod gets its deletion timestamp and is reported terminating at once,
-    /// a finalizer removal is applied. Reports feed new actions, which are
-    /// carried out too.
+    /// a finalizer removal is applied. Each report is its own input (and
+    /// reconcile); reports feed new actions, which are carried out too.
     pub fn settle(
         &mut self,
         ctl: &mut JobController,
@@ -124,55 +142,102 @@ impl Cluster {
     ) -> Result<Settled, MachineError> {
         let mut settled = Settled::default();
         while let Some(action) = ctl.poll_action() {
-            match action {
-                Action::CreatePod(p) => {
-                    let mut pod = p.pod;
-                    let name = pod.metadata.name.clone();
-                    self.uids_issued += 1;
-                    pod.metadata.uid = format!("{name}-{}", self.uids_issued);
-                    pod.metadata.creation_timestamp = Some(now);
-                    super::pod::pending(&mut pod);
-                    settled.created.push((name.clone(), p.index));
-                    self.pods.insert(name.clone(), pod);
-                    self.report(ctl, now, &name)?;
-                }
-                Action::DeletePod { name, reason } => {
-                    settled.deleted.push((name.clone(), reason));
-                    if let Some(pod) = self.pods.get_mut(&name) {
-                        if pod.metadata.deletion_timestamp.is_none() {
-                            pod.metadata.deletion_timestamp = Some(now);
-                        }
-                        self.report(ctl, now, &name)?;
-                    }
-                }
-                Action::RemoveFinalizer { name, .. } => {
-                    if let Some(pod) = self.pods.get_mut(&name) {
-                        pod.metadata
-                            .finalizers
-                            .retain(|f| f != keys::JOB_TRACKING_FINALIZER);
-                    }
-                    settled.finalizers_removed.push(name);
-                }
-                Action::AdoptPod { name, .. } => {
-                    if let Some(pod) = self.pods.get_mut(&name) {
-                        adopt(pod, ctl);
-                        self.report(ctl, now, &name)?;
-                    }
-                }
-                Action::ReleasePod { name, .. } => {
-                    if let Some(pod) = self.pods.get_mut(&name) {
-                        let job_uid = ctl.job().uid().to_owned();
-                        pod.metadata.owner_references.retain(|o| o.uid != job_uid);
-                        pod.metadata
-                            .finalizers
-                            .retain(|f| f != keys::JOB_TRACKING_FINALIZER);
-                    }
-                }
-                Action::UpdateStatus(status) => settled.statuses.push(status),
-                Action::DeleteJob { .. } => settled.job_deleted = true,
+            if let Some(name) = self.carry_out(ctl, now, action, &mut settled) {
+                self.report(ctl, now, &name)?;
             }
         }
         Ok(settled)
+    }
+
+    /// [`settle`](Self::settle), but the reports of everything carried out
+    /// in one round are delivered together ([`JobController::handle_pods`]):
+    /// one reconcile per round, as upstream batches the watch events of a
+    /// second into one sync.
+    pub fn settle_batched(
+        &mut self,
+        ctl: &mut JobController,
+        now: DateTime<Utc>,
+    ) -> Result<Settled, MachineError> {
+        let mut settled = Settled::default();
+        loop {
+            let mut reports = Vec::new();
+            while let Some(action) = ctl.poll_action() {
+                if let Some(name) = self.carry_out(ctl, now, action, &mut settled) {
+                    reports.push(name);
+                }
+            }
+            if reports.is_empty() {
+                return Ok(settled);
+            }
+            let events = reports
+                .iter()
+                .filter_map(|name| self.pods.get(name))
+                .map(|pod| PodEvent::Observed(pod.clone()));
+            ctl.handle_pods(now, events)?;
+        }
+    }
+
+    /// Carries out one action; returns the pod to report, if any.
+    fn carry_out(
+        &mut self,
+        ctl: &JobController,
+        now: DateTime<Utc>,
+        action: Action,
+        settled: &mut Settled,
+    ) -> Option<String> {
+        match action {
+            Action::CreatePod(p) => {
+                let mut pod = p.pod;
+                let name = pod.metadata.name.clone();
+                self.uids_issued += 1;
+                pod.metadata.uid = format!("{name}-{}", self.uids_issued);
+                pod.metadata.creation_timestamp = Some(now);
+                super::pod::pending(&mut pod);
+                settled.created.push((name.clone(), p.index));
+                self.pods.insert(name.clone(), pod);
+                Some(name)
+            }
+            Action::DeletePod { name, reason } => {
+                settled.deleted.push((name.clone(), reason));
+                let pod = self.pods.get_mut(&name)?;
+                if pod.metadata.deletion_timestamp.is_none() {
+                    pod.metadata.deletion_timestamp = Some(now);
+                }
+                Some(name)
+            }
+            Action::RemoveFinalizer { name, .. } => {
+                if let Some(pod) = self.pods.get_mut(&name) {
+                    pod.metadata
+                        .finalizers
+                        .retain(|f| f != keys::JOB_TRACKING_FINALIZER);
+                }
+                settled.finalizers_removed.push(name);
+                None
+            }
+            Action::AdoptPod { name, .. } => {
+                let pod = self.pods.get_mut(&name)?;
+                adopt(pod, ctl);
+                Some(name)
+            }
+            Action::ReleasePod { name, .. } => {
+                if let Some(pod) = self.pods.get_mut(&name) {
+                    let job_uid = ctl.job().uid().to_owned();
+                    pod.metadata.owner_references.retain(|o| o.uid != job_uid);
+                    pod.metadata
+                        .finalizers
+                        .retain(|f| f != keys::JOB_TRACKING_FINALIZER);
+                }
+                None
+            }
+            Action::UpdateStatus(status) => {
+                settled.statuses.push(status);
+                None
+            }
+            Action::DeleteJob { .. } => {
+                settled.job_deleted = true;
+                None
+            }
+        }
     }
 }
 

@@ -13,4 +13,6 @@ pub mod pod;
 mod simulation;
 
 pub use cluster::{Cluster, Settled};
-pub use simulation::{LogEntry, Outcome, PodBehaviour, Simulation};
+pub use simulation::{
+    BATCH_PERIOD, LogEntry, Outcome, PodBehaviour, PodRef, SimEvent, Simulation, StatusLine,
+};

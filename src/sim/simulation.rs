@@ -23,13 +23,14 @@
 //! assert_eq!(sim.controller().status().succeeded, 4);
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::Write as _;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use super::{Cluster, Settled, pod};
-use crate::api::{ConditionStatus, PodPhase};
-use crate::controller::JobController;
+use crate::api::{ConditionStatus, JobConditionType, JobStatus, PodPhase};
+use crate::controller::{DeleteReason, JobController, PodEvent};
 use crate::valid::ValidJob;
 
 /// How simulated pods behave.
@@ -59,13 +60,100 @@ impl Default for PodBehaviour {
     }
 }
 
-/// What happened in a simulation, one line per effect.
-#[derive(Debug, Clone, PartialEq)]
+/// A pod of the simulation, by the order it was first logged; its name is
+/// [`Simulation::pod_name`]. The log keeps these instead of names, so a run
+/// of 100 000 pods logs each name once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PodRef(u32);
+
+/// The counters and true conditions of a status the controller wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusLine {
+    /// `status.active`.
+    pub active: i32,
+    /// `status.ready`.
+    pub ready: i32,
+    /// `status.succeeded`.
+    pub succeeded: i32,
+    /// `status.failed`.
+    pub failed: i32,
+    /// `status.terminating`.
+    pub terminating: i32,
+    /// Conditions with status True: type and reason.
+    pub conditions: Vec<(JobConditionType, String)>,
+}
+
+impl StatusLine {
+    fn of(status: &JobStatus) -> StatusLine {
+        StatusLine {
+            active: status.active,
+            ready: status.ready.unwrap_or(0),
+            succeeded: status.succeeded,
+            failed: status.failed,
+            terminating: status.terminating.unwrap_or(0),
+            conditions: status
+                .conditions
+                .iter()
+                .filter(|c| c.status == ConditionStatus::True)
+                .map(|c| (c.type_.clone(), c.reason.clone()))
+                .collect(),
+        }
+    }
+}
+
+/// What happened, as data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SimEvent {
+    /// The controller created a pod (with its completion index).
+    PodCreated {
+        /// The pod.
+        pod: PodRef,
+        /// Its completion index (Indexed Jobs).
+        index: Option<i32>,
+    },
+    /// The kubelet started the pod.
+    PodRunning {
+        /// The pod.
+        pod: PodRef,
+    },
+    /// Every container exited 0.
+    PodSucceeded {
+        /// The pod.
+        pod: PodRef,
+    },
+    /// A container failed.
+    PodFailed {
+        /// The pod.
+        pod: PodRef,
+        /// Its exit code.
+        exit_code: i32,
+    },
+    /// The controller asked for the pod's deletion.
+    PodDeleted {
+        /// The pod.
+        pod: PodRef,
+        /// Why.
+        reason: DeleteReason,
+    },
+    /// The pod is gone from the API.
+    PodGone {
+        /// The pod.
+        pod: PodRef,
+    },
+    /// The controller wrote the status.
+    StatusWritten(StatusLine),
+    /// The controller asked for the Job's deletion (TTL).
+    JobDeleted,
+}
+
+/// One logged event and when it happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogEntry {
     /// When.
     pub at: DateTime<Utc>,
     /// What.
-    pub what: String,
+    pub event: SimEvent,
 }
 
 /// The result of [`Simulation::run_to_end`].
@@ -82,9 +170,16 @@ enum Scheduled {
     Running(String),
     Finish(String),
     Gone(String),
+    /// The batched pod events reach the controller.
+    Sync,
 }
 
 /// One Job, its pods and a clock.
+///
+/// Pod events reach the controller the way upstream's arrive at its sync:
+/// batched over [`BATCH_PERIOD`] (upstream `syncJobBatchPeriod`), then one
+/// reconcile for the lot ([`JobController::handle_pods`]). The controller's
+/// own requests are carried out at once ([`Cluster::settle_batched`]).
 #[derive(Debug, Clone)]
 pub struct Simulation {
     ctl: JobController,
@@ -96,7 +191,17 @@ pub struct Simulation {
     queue: BTreeMap<(DateTime<Utc>, u64), Scheduled>,
     seq: u64,
     log: Vec<LogEntry>,
+    names: Vec<String>,
+    refs: HashMap<String, PodRef>,
+    /// Pods changed since the last sync (reported at the next one).
+    dirty: BTreeSet<String>,
+    sync_scheduled: bool,
+    status_writes: u64,
 }
+
+/// How long pod events wait before the controller reconciles them
+/// together (upstream `syncJobBatchPeriod`).
+pub const BATCH_PERIOD: Duration = Duration::seconds(1);
 
 impl Simulation {
     /// Starts a simulation of `job` at 2025-01-01T00:00:00Z.
@@ -115,6 +220,11 @@ impl Simulation {
             queue: BTreeMap::new(),
             seq: 0,
             log: Vec::new(),
+            names: Vec::new(),
+            refs: HashMap::new(),
+            dirty: BTreeSet::new(),
+            sync_scheduled: false,
+            status_writes: 0,
         };
         sim.settle();
         sim
@@ -135,9 +245,57 @@ impl Simulation {
         &self.log
     }
 
+    /// The name of a logged pod.
+    pub fn pod_name(&self, pod: PodRef) -> &str {
+        self.names
+            .get(pod.0 as usize)
+            .map(String::as_str)
+            .unwrap_or("?")
+    }
+
+    /// Status writes the controller asked for so far.
+    pub fn status_writes(&self) -> u64 {
+        self.status_writes
+    }
+
     /// Seconds since the start, for display.
     pub fn elapsed(&self, at: DateTime<Utc>) -> f64 {
         (at - self.start).num_milliseconds() as f64 / 1000.0
+    }
+
+    /// A log entry as one line of text.
+    pub fn describe(&self, entry: &LogEntry) -> String {
+        let name = |p: &PodRef| self.pod_name(*p);
+        match &entry.event {
+            SimEvent::PodCreated { pod, index } => match index {
+                Some(i) => format!("create pod {} (index {i})", name(pod)),
+                None => format!("create pod {}", name(pod)),
+            },
+            SimEvent::PodRunning { pod } => format!("pod {} running", name(pod)),
+            SimEvent::PodSucceeded { pod } => format!("pod {} succeeded", name(pod)),
+            SimEvent::PodFailed { pod, exit_code } => {
+                format!("pod {} failed (exit {exit_code})", name(pod))
+            }
+            SimEvent::PodDeleted { pod, reason } => {
+                format!("delete pod {} ({reason:?})", name(pod))
+            }
+            SimEvent::PodGone { pod } => format!("pod {} gone", name(pod)),
+            SimEvent::StatusWritten(s) => {
+                let mut line = format!(
+                    "status active={} ready={} succeeded={} failed={} terminating={}",
+                    s.active, s.ready, s.succeeded, s.failed, s.terminating
+                );
+                if !s.conditions.is_empty() {
+                    line.push_str(" conditions=");
+                    for (i, (type_, reason)) in s.conditions.iter().enumerate() {
+                        let sep = if i == 0 { "" } else { "," };
+                        let _ = write!(line, "{sep}{type_}({reason})");
+                    }
+                }
+                line
+            }
+            SimEvent::JobDeleted => "delete job (TtlAfterFinished)".to_owned(),
+        }
     }
 
     /// Runs until the machine and the pods have nothing left to do, or
@@ -187,15 +345,40 @@ impl Simulation {
         self.queue.insert((at, self.seq), event);
     }
 
-    fn note(&mut self, what: String) {
-        self.log.push(LogEntry { at: self.now, what });
+    fn pod_ref(&mut self, name: &str) -> PodRef {
+        if let Some(r) = self.refs.get(name) {
+            return *r;
+        }
+        let r = PodRef(u32::try_from(self.names.len()).unwrap_or(u32::MAX));
+        self.names.push(name.to_owned());
+        self.refs.insert(name.to_owned(), r);
+        r
     }
 
-    /// Changes a pod as its kubelet would, reports it, settles.
-    fn kubelet(&mut self, name: &str, change: impl FnOnce(&mut crate::api::Pod)) {
-        // The simulator only reports pods of this Job: no error is possible.
-        let _ = self.cluster.update(&mut self.ctl, self.now, name, change);
-        self.settle();
+    fn note(&mut self, event: SimEvent) {
+        self.log.push(LogEntry {
+            at: self.now,
+            event,
+        });
+    }
+
+    /// A pod changed or went away: its watch event reaches the controller
+    /// with the next batch.
+    fn touch(&mut self, name: String) {
+        self.dirty.insert(name);
+        if !self.sync_scheduled {
+            self.sync_scheduled = true;
+            let at = crate::time::after(self.now, BATCH_PERIOD);
+            self.schedule(at, Scheduled::Sync);
+        }
+    }
+
+    /// Changes a pod as its kubelet would; the controller hears of it with
+    /// the next batch.
+    fn kubelet(&mut self, name: String, change: impl FnOnce(&mut crate::api::Pod)) {
+        if self.cluster.change(&name, change) {
+            self.touch(name);
+        }
     }
 
     fn apply(&mut self, event: Scheduled) {
@@ -206,13 +389,14 @@ impl Simulation {
                     p.metadata.deletion_timestamp.is_none() && p.phase() == PodPhase::Pending
                 });
                 if startable {
-                    self.note(format!("pod {name} running"));
+                    let pod = self.pod_ref(&name);
+                    self.note(SimEvent::PodRunning { pod });
                     let run = self.seconds_in(self.behaviour.run_seconds);
                     self.schedule(
                         crate::time::after(now, run),
                         Scheduled::Finish(name.clone()),
                     );
-                    self.kubelet(&name, |p| pod::ready(p, true, now));
+                    self.kubelet(name, |p| pod::ready(p, true, now));
                 }
             }
             Scheduled::Finish(name) => {
@@ -221,19 +405,38 @@ impl Simulation {
                 }
                 let fails = (self.random() % 1_000_000) as f64 / 1_000_000.0
                     < self.behaviour.failure_probability;
+                let pod = self.pod_ref(&name);
                 if fails {
                     let code = self.behaviour.failure_exit_code;
-                    self.note(format!("pod {name} failed (exit {code})"));
-                    self.kubelet(&name, |p| pod::failed(p, code, None, now));
+                    self.note(SimEvent::PodFailed {
+                        pod,
+                        exit_code: code,
+                    });
+                    self.kubelet(name, |p| pod::failed(p, code, None, now));
                 } else {
-                    self.note(format!("pod {name} succeeded"));
-                    self.kubelet(&name, |p| pod::succeeded(p, now));
+                    self.note(SimEvent::PodSucceeded { pod });
+                    self.kubelet(name, |p| pod::succeeded(p, now));
                 }
             }
             Scheduled::Gone(name) => {
-                if self.cluster.pod(&name).is_some() {
-                    self.note(format!("pod {name} gone"));
-                    let _ = self.cluster.remove(&mut self.ctl, now, &name);
+                if self.cluster.take(&name).is_some() {
+                    let pod = self.pod_ref(&name);
+                    self.note(SimEvent::PodGone { pod });
+                    self.touch(name);
+                }
+            }
+            Scheduled::Sync => {
+                self.sync_scheduled = false;
+                let dirty = std::mem::take(&mut self.dirty);
+                let events: Vec<PodEvent> = dirty
+                    .into_iter()
+                    .map(|name| match self.cluster.pod(&name) {
+                        Some(pod) => PodEvent::Observed(pod.clone()),
+                        None => PodEvent::Gone { name },
+                    })
+                    .collect();
+                // The simulator only reports pods of this Job: no error.
+                if self.ctl.handle_pods(now, events).is_ok() {
                     self.settle();
                 }
             }
@@ -244,7 +447,7 @@ impl Simulation {
     /// schedules what follows (start-up, removal of deleted and of
     /// released finished pods).
     fn settle(&mut self) {
-        let Ok(settled) = self.cluster.settle(&mut self.ctl, self.now) else {
+        let Ok(settled) = self.cluster.settle_batched(&mut self.ctl, self.now) else {
             return;
         };
         let Settled {
@@ -255,8 +458,8 @@ impl Simulation {
             job_deleted,
         } = settled;
         for (name, index) in created {
-            let index = index.map(|i| format!(" (index {i})")).unwrap_or_default();
-            self.note(format!("create pod {name}{index}"));
+            let pod = self.pod_ref(&name);
+            self.note(SimEvent::PodCreated { pod, index });
             let startup = self.seconds_in(self.behaviour.startup_seconds);
             self.schedule(
                 crate::time::after(self.now, startup),
@@ -264,7 +467,8 @@ impl Simulation {
             );
         }
         for (name, reason) in deleted {
-            self.note(format!("delete pod {name} ({reason:?})"));
+            let pod = self.pod_ref(&name);
+            self.note(SimEvent::PodDeleted { pod, reason });
             let grace = Duration::seconds(i64::from(self.behaviour.termination_seconds));
             self.schedule(crate::time::after(self.now, grace), Scheduled::Gone(name));
         }
@@ -282,34 +486,12 @@ impl Simulation {
                 );
             }
         }
+        self.status_writes += statuses.len() as u64;
         for status in statuses {
-            let conditions: Vec<String> = status
-                .conditions
-                .iter()
-                .filter(|c| c.status == ConditionStatus::True)
-                .map(|c| format!("{}({})", c.type_, c.reason))
-                .collect();
-            self.note(format!(
-                "status active={} ready={} succeeded={} failed={} terminating={}{}{}",
-                status.active,
-                status.ready.unwrap_or(0),
-                status.succeeded,
-                status.failed,
-                status.terminating.unwrap_or(0),
-                if status.completed_indexes.is_empty() {
-                    String::new()
-                } else {
-                    format!(" completedIndexes={:?}", status.completed_indexes)
-                },
-                if conditions.is_empty() {
-                    String::new()
-                } else {
-                    format!(" conditions={}", conditions.join(","))
-                }
-            ));
+            self.note(SimEvent::StatusWritten(StatusLine::of(&status)));
         }
         if job_deleted {
-            self.note("delete job (TtlAfterFinished)".to_owned());
+            self.note(SimEvent::JobDeleted);
         }
     }
 }
