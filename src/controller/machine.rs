@@ -9,6 +9,7 @@ use super::aggregates::Aggregates;
 use super::error::{MachineError, RestoreError};
 use super::pod::PodRecord;
 use super::pods::{GoneGuard, PodId, PodStore};
+use super::status_indexes::StatusIndexes;
 use super::sync::{self, SyncInput, SyncOutput};
 use crate::api::{JobConditionType, JobStatus, Pod};
 use crate::backoff::BackoffRecord;
@@ -122,6 +123,9 @@ pub struct JobController {
     pub(crate) job: ValidJob,
     /// The status as the machine last computed it (written or restored).
     pub(crate) status: JobStatus,
+    /// Its completed and failed indexes, parsed (unused by the reference
+    /// model, which parses the status on every reconcile).
+    pub(crate) status_indexes: StatusIndexes,
     pub(crate) pods: PodStore,
     /// Incremental aggregates over `pods` (unused by the reference model).
     pub(crate) aggregates: Aggregates,
@@ -262,6 +266,7 @@ impl JobController {
     fn empty(job: ValidJob, status: JobStatus, now: DateTime<Utc>) -> JobController {
         JobController {
             aggregates: Aggregates::build(&job, []),
+            status_indexes: StatusIndexes::of(&job, &status),
             job,
             status,
             pods: PodStore::default(),
@@ -455,6 +460,9 @@ impl JobController {
             // clean-up read it.
             self.status = self.job.job().status.clone().unwrap_or_default();
         }
+        // Completions may have changed (elastic Indexed Jobs): the sets are
+        // clipped to them.
+        self.status_indexes = StatusIndexes::of(&self.job, &self.status);
         // Classification depends on the spec (replacement policy, pod
         // failure policy): rebuild. A spec change is not the hot path.
         self.aggregates = Aggregates::build(&self.job, self.pods.iter());
@@ -720,19 +728,22 @@ impl JobController {
             return;
         }
         let rebuilt;
-        let aggregates = if self.reference {
+        let parsed;
+        let (aggregates, indexes) = if self.reference {
             // The reference model: no incremental state, everything
-            // recomputed from every pod.
+            // recomputed from every pod and the status.
             rebuilt = Aggregates::build(&self.job, self.pods.iter());
-            &rebuilt
+            parsed = StatusIndexes::of(&self.job, &self.status);
+            (&rebuilt, &parsed)
         } else {
-            &self.aggregates
+            (&self.aggregates, &self.status_indexes)
         };
         let input = SyncInput {
             job: &self.job,
             status: &self.status,
             pods: &self.pods,
             aggregates,
+            indexes,
             backoff: self.backoff,
             expectations_satisfied: self.creating.is_empty() && self.deleting.is_empty(),
             deleting: &self.deleting,
@@ -775,7 +786,11 @@ impl JobController {
             names_issued,
             backoff_wake,
             deadline_wake,
+            indexes,
         } = out;
+        if let Some(indexes) = indexes {
+            self.status_indexes = indexes;
+        }
         for id in finalizers_removed {
             self.update_record(id, |p| p.finalizer = false);
         }

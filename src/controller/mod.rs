@@ -7,6 +7,7 @@ pub mod error;
 mod machine;
 pub(crate) mod pod;
 mod pods;
+mod status_indexes;
 mod sync;
 
 pub use action::{Action, DeleteJobReason, DeleteReason, PodToCreate, Timeout, TimeoutReason};

@@ -3,6 +3,7 @@
 //! the state to adopt. Computing the whole plan before changing anything is
 //! what makes a reconcile all-or-nothing.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
@@ -12,6 +13,7 @@ use super::aggregates::{Aggregates, ListKey};
 use super::create;
 use super::pod::PodRecord;
 use super::pods::{PodId, PodStore};
+use super::status_indexes::StatusIndexes;
 use crate::api::{
     ConditionStatus, JobCondition, JobConditionType, JobStatus, PodFailurePolicyAction, PodPhase,
     UncountedTerminatedPods,
@@ -42,6 +44,8 @@ pub(crate) struct SyncInput<'a> {
     /// ... and the terminal path (not expectations upstream). Either way
     /// the pod is never asked to be deleted again.
     pub finishing: &'a BTreeSet<String>,
+    /// `status.completedIndexes` / `failedIndexes`, parsed.
+    pub indexes: &'a StatusIndexes,
     pub names_issued: u64,
     pub taken_names: &'a BTreeMap<String, Option<i32>>,
     pub now: DateTime<Utc>,
@@ -71,6 +75,8 @@ pub(crate) struct SyncOutput {
     /// When `activeDeadlineSeconds` runs out, if a reconcile then has
     /// something to do.
     pub deadline_wake: Option<DateTime<Utc>>,
+    /// The index sets of the new status, when this sync formatted them.
+    pub indexes: Option<StatusIndexes>,
 }
 
 /// A tracked pod and its slot.
@@ -91,11 +97,12 @@ struct Ctx<'a> {
     uncounted_failed: BTreeSet<&'a str>,
     new_backoff: BackoffRecord,
     finished: Option<JobCondition>,
-    prev_succeeded_indexes: IndexSet,
+    prev_succeeded_indexes: &'a IndexSet,
     /// `status.failedIndexes` before this sync (backoffLimitPerIndex).
-    prev_failed_indexes: IndexSet,
-    succeeded_indexes: IndexSet,
-    failed_indexes: Option<IndexSet>,
+    prev_failed_indexes: &'a IndexSet,
+    /// Borrowed from the parsed status until an index is added.
+    succeeded_indexes: Cow<'a, IndexSet>,
+    failed_indexes: Option<Cow<'a, IndexSet>>,
     /// Per index, the failed pod whose finalizer is kept (backoffLimitPerIndex).
     delayed: BTreeMap<i32, &'a PodRecord>,
     /// A terminal decision was found in this sync, even if it had to be
@@ -193,9 +200,9 @@ pub(crate) fn sync_job(input: &SyncInput<'_>) -> SyncOutput {
             .collect(),
         new_backoff: input.backoff,
         finished: None,
-        prev_succeeded_indexes: IndexSet::new(),
-        prev_failed_indexes: IndexSet::new(),
-        succeeded_indexes: IndexSet::new(),
+        prev_succeeded_indexes: &input.indexes.completed,
+        prev_failed_indexes: &input.indexes.failed,
+        succeeded_indexes: Cow::Borrowed(&input.indexes.completed),
         failed_indexes: None,
         delayed: BTreeMap::new(),
         decided: false,
@@ -378,23 +385,16 @@ fn decide_terminal(ctx: &mut Ctx<'_>, status: &JobStatus) {
     }
     if job.is_indexed() {
         let completions = ctx.completions();
-        ctx.prev_succeeded_indexes = IndexSet::parse(&status.completed_indexes, completions);
-        if job.backoff_limit_per_index().is_some() {
-            ctx.prev_failed_indexes = IndexSet::parse(
-                status.failed_indexes.as_deref().unwrap_or_default(),
-                completions,
-            );
-        }
         // An index has one outcome: the API server rejects a status whose
         // completed and failed indexes overlap. Upstream would count both
         // and retry the rejected write forever; here the outcome recorded
         // first stands, and within one sync a success wins over a failure.
-        let mut succeeded = ctx.prev_succeeded_indexes.clone();
+        let mut succeeded = Cow::Borrowed(ctx.prev_succeeded_indexes);
         for &(_, p) in &ctx.fresh {
             if p.phase == PodPhase::Succeeded && p.finalizer {
                 if let Some(i) = ctx.valid_index(p) {
-                    if !ctx.prev_failed_index(i) {
-                        succeeded.insert(i);
+                    if !ctx.prev_failed_index(i) && !succeeded.contains(i) {
+                        succeeded.to_mut().insert(i);
                     }
                 }
             }
@@ -402,14 +402,15 @@ fn decide_terminal(ctx: &mut Ctx<'_>, status: &JobStatus) {
         ctx.succeeded = i32::try_from(succeeded.len()).unwrap_or(i32::MAX);
         ctx.succeeded_indexes = succeeded;
         if let Some(limit) = job.backoff_limit_per_index() {
-            let mut failed = ctx.prev_failed_indexes.clone();
+            let mut failed = Cow::Borrowed(ctx.prev_failed_indexes);
             for &(_, p) in &ctx.fresh {
                 if let Some(i) = ctx.valid_index(p) {
                     if p.finalizer
                         && !ctx.succeeded_indexes.contains(i)
+                        && !failed.contains(i)
                         && is_index_failed(ctx, p, limit)
                     {
-                        failed.insert(i);
+                        failed.to_mut().insert(i);
                     }
                 }
             }
@@ -523,7 +524,8 @@ fn is_index_failed(ctx: &Ctx<'_>, p: &PodRecord, limit: i32) -> bool {
 /// latest failed pod keeps its finalizer until its replacement exists.
 fn pods_with_delayed_deletion<'a>(ctx: &Ctx<'a>) -> BTreeMap<i32, &'a PodRecord> {
     let active_indexes = &ctx.input.aggregates.active_indexes;
-    let failed = ctx.failed_indexes.clone().unwrap_or_default();
+    let empty = IndexSet::new();
+    let failed = ctx.failed_indexes.as_deref().unwrap_or(&empty);
     let mut result: BTreeMap<i32, &'a PodRecord> = BTreeMap::new();
     for &(_, p) in &ctx.fresh {
         if !ctx.countable(p) || !p.considered_failed(ctx.only_replace_failed()) {
@@ -776,7 +778,7 @@ fn first_pending_indexes(ctx: &Ctx<'_>, count: usize) -> Vec<i32> {
         } else {
             &empty
         },
-        ctx.failed_indexes.as_ref().unwrap_or(&empty),
+        ctx.failed_indexes.as_deref().unwrap_or(&empty),
     ];
     let mut result = Vec::with_capacity(count);
     let mut candidate = 0;
@@ -881,12 +883,32 @@ fn track_and_finish(ctx: &mut Ctx<'_>, mut status: JobStatus) {
     }
     status.uncounted_terminated_pods = Some(uncounted);
     if indexed {
-        for i in &new_succeeded_indexes {
-            ctx.succeeded_indexes.insert(*i);
-        }
+        // `new_succeeded_indexes` are in the set already (counted when it
+        // was built); format only what changed.
         status.succeeded = i32::try_from(ctx.succeeded_indexes.len()).unwrap_or(i32::MAX);
-        status.completed_indexes = ctx.succeeded_indexes.to_string();
-        status.failed_indexes = ctx.failed_indexes.as_ref().map(ToString::to_string);
+        let canonical = ctx.input.indexes.canonical;
+        let completed_changed = matches!(ctx.succeeded_indexes, Cow::Owned(_));
+        let failed_changed = matches!(ctx.failed_indexes, Some(Cow::Owned(_)));
+        if completed_changed || !canonical {
+            status.completed_indexes = ctx.succeeded_indexes.to_string();
+        }
+        if failed_changed || !canonical {
+            status.failed_indexes = ctx.failed_indexes.as_deref().map(ToString::to_string);
+        }
+        if completed_changed || failed_changed || !canonical {
+            // The sets are not read again in this sync: hand them over.
+            let completed = std::mem::take(&mut ctx.succeeded_indexes).into_owned();
+            let failed = ctx
+                .failed_indexes
+                .take()
+                .map(Cow::into_owned)
+                .unwrap_or_default();
+            ctx.out.indexes = Some(StatusIndexes {
+                completed,
+                failed,
+                canonical: true,
+            });
+        }
         needs_flush |= status.completed_indexes != old.completed_indexes
             || status.failed_indexes != old.failed_indexes;
     }
