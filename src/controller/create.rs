@@ -8,6 +8,7 @@ use super::pod::PodRecord;
 use super::sync::SyncInput;
 use crate::api::{EnvVar, ObjectMeta, OwnerReference, Pod, Value, keys};
 use crate::failure_policy::match_policy;
+use crate::valid::ValidJob;
 
 /// The API server truncates a `generateName` to this many characters before
 /// appending its 5 random characters (`names.MaxGeneratedNameLength`).
@@ -16,31 +17,15 @@ const MAX_GENERATED_NAME_LENGTH: usize = 58;
 /// (`utilrand.String`: no vowels, no confusable digits).
 const SUFFIX_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
-/// Builds the pod for `index` (Indexed) or a plain pod (`None`).
-pub(crate) fn render_pod(
-    input: &SyncInput<'_>,
-    index: Option<i32>,
-    predecessor: Option<&PodRecord>,
-    names_issued: &mut u64,
-    issued_now: &[(String, Option<i32>)],
-    slow_start_batch: u32,
-) -> PodToCreate {
-    let job = input.job;
+/// What every pod of this Job has in common, whatever its index: the
+/// template with the tracking finalizer, the owner reference and, for
+/// Indexed Jobs, the `JOB_COMPLETION_INDEX` variable (read from the index
+/// label, so the same for every index). Rendered once per spec, so that a
+/// creation costs one clone of it.
+pub(crate) fn base_pod(job: &ValidJob) -> Pod {
     let template = &job.spec().template;
-    let job_name = job.name();
-    let generate_name = match index {
-        Some(i) => generate_name_with_index(job_name, i),
-        None => format!("{job_name}-"),
-    };
-    let name = unique_name(input, &generate_name, names_issued, issued_now);
-
-    let mut labels = template.metadata.labels.clone();
-    let mut annotations = template.metadata.annotations.clone();
     let mut spec = template.spec.clone();
-    if let Some(i) = index {
-        annotations.insert(keys::JOB_COMPLETION_INDEX.to_owned(), i.to_string());
-        labels.insert(keys::JOB_COMPLETION_INDEX.to_owned(), i.to_string());
-        spec.hostname = Some(format!("{job_name}-{i}"));
+    if job.is_indexed() {
         for c in spec
             .init_containers
             .iter_mut()
@@ -54,38 +39,23 @@ pub(crate) fn render_pod(
                 c.env.push(completion_index_env());
             }
         }
-        if job.backoff_limit_per_index().is_some() {
-            let (failures, ignored) = new_index_failure_counts(input, predecessor);
-            annotations.insert(
-                keys::JOB_INDEX_FAILURE_COUNT.to_owned(),
-                failures.to_string(),
-            );
-            if ignored > 0 {
-                annotations.insert(
-                    keys::JOB_INDEX_IGNORED_FAILURE_COUNT.to_owned(),
-                    ignored.to_string(),
-                );
-            }
-        }
     }
     let mut finalizers = template.metadata.finalizers.clone();
     if !finalizers.iter().any(|f| f == keys::JOB_TRACKING_FINALIZER) {
         finalizers.push(keys::JOB_TRACKING_FINALIZER.to_owned());
     }
-    let pod = Pod {
+    Pod {
         api_version: "v1".to_owned(),
         kind: "Pod".to_owned(),
         metadata: ObjectMeta {
-            name,
-            generate_name,
             namespace: job.namespace().to_owned(),
-            labels,
-            annotations,
+            labels: template.metadata.labels.clone(),
+            annotations: template.metadata.annotations.clone(),
             finalizers,
             owner_references: vec![OwnerReference {
                 api_version: "batch/v1".to_owned(),
                 kind: "Job".to_owned(),
-                name: job_name.to_owned(),
+                name: job.name().to_owned(),
                 uid: job.uid().to_owned(),
                 controller: Some(true),
                 block_owner_deletion: Some(true),
@@ -94,7 +64,48 @@ pub(crate) fn render_pod(
         },
         spec,
         status: None,
+    }
+}
+
+/// Builds the pod for `index` (Indexed) or a plain pod (`None`).
+pub(crate) fn render_pod(
+    input: &SyncInput<'_>,
+    index: Option<i32>,
+    predecessor: Option<&PodRecord>,
+    names_issued: &mut u64,
+    issued_now: &[(String, Option<i32>)],
+    slow_start_batch: u32,
+) -> PodToCreate {
+    let job = input.job;
+    let job_name = job.name();
+    let generate_name = match index {
+        Some(i) => generate_name_with_index(job_name, i),
+        None => format!("{job_name}-"),
     };
+    let mut pod = input.base_pod.clone();
+    pod.metadata.name = unique_name(input, &generate_name, names_issued, issued_now);
+    pod.metadata.generate_name = generate_name;
+    if let Some(i) = index {
+        let meta = &mut pod.metadata;
+        let text = i.to_string();
+        meta.annotations
+            .insert(keys::JOB_COMPLETION_INDEX.to_owned(), text.clone());
+        meta.labels.insert(keys::JOB_COMPLETION_INDEX.to_owned(), text);
+        pod.spec.hostname = Some(format!("{job_name}-{i}"));
+        if job.backoff_limit_per_index().is_some() {
+            let (failures, ignored) = new_index_failure_counts(input, predecessor);
+            meta.annotations.insert(
+                keys::JOB_INDEX_FAILURE_COUNT.to_owned(),
+                failures.to_string(),
+            );
+            if ignored > 0 {
+                meta.annotations.insert(
+                    keys::JOB_INDEX_IGNORED_FAILURE_COUNT.to_owned(),
+                    ignored.to_string(),
+                );
+            }
+        }
+    }
     PodToCreate {
         pod,
         index,

@@ -6,6 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::action::{Action, DeleteJobReason, Timeout, TimeoutReason};
 use super::aggregates::Aggregates;
+use super::create;
 use super::error::{MachineError, RestoreError};
 use super::pod::PodRecord;
 use super::pods::{GoneGuard, PodId, PodStore};
@@ -126,6 +127,8 @@ pub struct JobController {
     /// Its completed and failed indexes, parsed (unused by the reference
     /// model, which parses the status on every reconcile).
     pub(crate) status_indexes: StatusIndexes,
+    /// What every pod this Job creates starts from, rendered once per spec.
+    pub(crate) base_pod: Pod,
     pub(crate) pods: PodStore,
     /// Incremental aggregates over `pods` (unused by the reference model).
     pub(crate) aggregates: Aggregates,
@@ -267,6 +270,7 @@ impl JobController {
         JobController {
             aggregates: Aggregates::build(&job, []),
             status_indexes: StatusIndexes::of(&job, &status),
+            base_pod: create::base_pod(&job),
             job,
             status,
             pods: PodStore::default(),
@@ -463,6 +467,7 @@ impl JobController {
         // Completions may have changed (elastic Indexed Jobs): the sets are
         // clipped to them.
         self.status_indexes = StatusIndexes::of(&self.job, &self.status);
+        self.base_pod = create::base_pod(&self.job);
         // Classification depends on the spec (replacement policy, pod
         // failure policy): rebuild. A spec change is not the hot path.
         self.aggregates = Aggregates::build(&self.job, self.pods.iter());
@@ -744,6 +749,7 @@ impl JobController {
             pods: &self.pods,
             aggregates,
             indexes,
+            base_pod: &self.base_pod,
             backoff: self.backoff,
             expectations_satisfied: self.creating.is_empty() && self.deleting.is_empty(),
             deleting: &self.deleting,

@@ -15,8 +15,8 @@ use super::pod::PodRecord;
 use super::pods::{PodId, PodStore};
 use super::status_indexes::StatusIndexes;
 use crate::api::{
-    ConditionStatus, JobCondition, JobConditionType, JobStatus, PodFailurePolicyAction, PodPhase,
-    UncountedTerminatedPods,
+    ConditionStatus, JobCondition, JobConditionType, JobStatus, Pod, PodFailurePolicyAction,
+    PodPhase, UncountedTerminatedPods,
 };
 use crate::backoff::{self, BackoffRecord};
 use crate::failure_policy::match_policy;
@@ -46,6 +46,8 @@ pub(crate) struct SyncInput<'a> {
     pub finishing: &'a BTreeSet<String>,
     /// `status.completedIndexes` / `failedIndexes`, parsed.
     pub indexes: &'a StatusIndexes,
+    /// What every created pod starts from (`create::base_pod`).
+    pub base_pod: &'a Pod,
     pub names_issued: u64,
     pub taken_names: &'a BTreeMap<String, Option<i32>>,
     pub now: DateTime<Utc>,
