@@ -8,8 +8,35 @@
 //! leak into the machine's output.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::pod::PodRecord;
+
+/// FNV-1a: pod names and UIDs are short, and hashing them is a fair share
+/// of an event's cost; SipHash's protection against chosen collisions buys
+/// nothing for names the API server generated. Fixed, so runs repeat.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+}
+
+type FnvBuild = BuildHasherDefault<Fnv>;
 
 /// A tracked pod's slot. Stable while the pod is tracked; reused after it
 /// is removed, so it never outlives the record it names.
@@ -21,8 +48,8 @@ pub(crate) struct PodId(u32);
 pub(crate) struct PodStore {
     slots: Vec<Option<PodRecord>>,
     free: Vec<u32>,
-    by_name: HashMap<String, PodId>,
-    by_uid: HashMap<String, PodId>,
+    by_name: HashMap<String, PodId, FnvBuild>,
+    by_uid: HashMap<String, PodId, FnvBuild>,
 }
 
 impl PodStore {
@@ -110,7 +137,7 @@ pub(crate) const GONE_GUARD_CAPACITY: usize = 4096;
 #[derive(Debug, Clone, Default)]
 pub(crate) struct GoneGuard {
     order: VecDeque<String>,
-    uids: HashSet<String>,
+    uids: HashSet<String, FnvBuild>,
 }
 
 impl GoneGuard {
