@@ -118,7 +118,35 @@ impl Timers {
 ///   once, running pods uncounted, so later outcomes change no counter;
 /// - the re-creation backoff lives in memory only: [`restore`](Self::restore)
 ///   forgets it unless given back with
-///   [`restore_with_backoff`](Self::restore_with_backoff).
+///   [`restore_with_backoff`](Self::restore_with_backoff); and it is
+///   stored only when the status is flushed (`needsFlush`), so a reconcile
+///   that writes nothing (say, its only new failure is ignored by the pod
+///   failure policy) leaves the next one to start from the old record;
+/// - a finished Job claims nothing (`syncJob` returns before `ClaimPods`);
+///   a pod of it that still carries the tracking finalizer loses it when
+///   the pod is being deleted or the Job is updated (upstream's orphan
+///   clean-up), and every pod of a deleted Job loses it;
+/// - a Job with any other `spec.managedBy` is never synced — no pods, no
+///   status, no claiming — yet its TTL applies and its pods' finalizers are
+///   released when it is deleted (neither looks at `managedBy`).
+///
+/// Where upstream would loop or does not decide, the machine chooses:
+/// - an index has one outcome. Upstream counts a success for an index that
+///   already failed (`backoffLimitPerIndex`) — and a failure for one that
+///   already completed — and writes `completedIndexes` and `failedIndexes`
+///   that overlap, which the API server rejects
+///   (`validateFailedIndexesNotOverlapCompleted`), so upstream retries that
+///   write forever. Here the outcome recorded first stands (the later pod's
+///   finalizer is removed without moving the index), and within one
+///   reconcile a success wins over a failure;
+/// - a pod is asked to be deleted once: while a `DeletePod` is out and the
+///   pod is not yet seen terminating, later reconciles count it as deleted
+///   without asking again (upstream re-sends the DELETE, which is
+///   harmless there);
+/// - a wake-up is asked for only when a reconcile at that instant has
+///   something to do (upstream's work queue also holds requeues that find
+///   nothing: the deadline of a Job whose outcome is known, a deadline
+///   measured from a `startTime` a resume is about to replace).
 #[derive(Debug, Clone)]
 pub struct JobController {
     pub(crate) job: ValidJob,
