@@ -252,7 +252,7 @@ fn start_pods(ctl: &mut JobController, now: DateTime<Utc>, uid: &mut u64) -> Vec
                     let observed = pod.clone();
                     pods.push(pod);
                     feed(ctl, &mut actions, "a created pod", |c| {
-                        c.handle_pod(now, PodEvent::Observed(observed))
+                        c.handle_pod(now, PodEvent::Observed(&observed))
                     });
                 }
                 Action::UpdateStatus(_) => {}
@@ -341,7 +341,7 @@ impl Steady {
         let job = stored(incremental.ctl.job(), incremental.ctl.status().clone());
         let pods: Vec<Pod> = incremental.running.iter().cloned().collect();
         let mut ctl =
-            JobController::restore_reference(job, pods, Default::default(), incremental.now)
+            JobController::restore_reference(job, &pods, Default::default(), incremental.now)
                 .expect("the reference model restores the snapshot");
         drain_restored(&mut ctl);
         Steady::with(
@@ -378,7 +378,7 @@ impl Steady {
         let mut uid = 0;
         let mut pods: Vec<Pod> = Vec::new();
         let ctl = loop {
-            let mut ctl = JobController::restore(valid.clone(), pods.clone(), now)
+            let mut ctl = JobController::restore(valid.clone(), &pods, now)
                 .expect("restore from the fragmented status");
             let mut created = false;
             while let Some(action) = ctl.poll_action() {
@@ -449,7 +449,7 @@ impl Steady {
             return;
         }
         reset.since = 1;
-        self.ctl = JobController::restore(reset.job.clone(), reset.pods.clone(), self.now)
+        self.ctl = JobController::restore(reset.job.clone(), &reset.pods, self.now)
             .expect("restore from the snapshot");
         self.running = reset.pods.clone().into();
         drain_restored(&mut self.ctl);
@@ -474,7 +474,7 @@ impl Steady {
         let mut finalizer_removed = false;
 
         timed += feed(&mut self.ctl, &mut self.actions, "a finished pod", |c| {
-            c.handle_pod(now, PodEvent::Observed(pod))
+            c.handle_pod(now, PodEvent::Observed(&pod))
         });
         let mut replacement = self.take_actions(&name, &mut finalizer_removed);
         if self.outcome == Outcome::Failure {
@@ -506,7 +506,7 @@ impl Steady {
         self.running.push_back(created);
 
         timed += feed(&mut self.ctl, &mut self.actions, "the replacement", |c| {
-            c.handle_pod(now, PodEvent::Observed(observed))
+            c.handle_pod(now, PodEvent::Observed(&observed))
         });
         assert!(
             self.take_actions(&name, &mut finalizer_removed).is_none(),
@@ -518,7 +518,7 @@ impl Steady {
         );
         let gone = name.clone();
         timed += feed(&mut self.ctl, &mut self.actions, "a pod gone", |c| {
-            c.handle_pod(now, PodEvent::Gone { name: gone })
+            c.handle_pod(now, PodEvent::Gone { name: &gone })
         });
         assert!(
             self.take_actions(&name, &mut finalizer_removed).is_none(),
@@ -672,18 +672,19 @@ fn run_job(valid: &ValidJob, completions: usize) -> (StdDuration, u64) {
             continue;
         };
         now += Duration::milliseconds(1);
-        let event = match step {
+        // The pod (or the name of the pod gone) this step reports.
+        let reported: Result<Pod, String> = match step {
             Step::Created(mut pod) => {
                 pod::pending(&mut pod);
                 let observed = pod.clone();
                 queue.push_back(Step::Running(pod));
-                PodEvent::Observed(observed)
+                Ok(observed)
             }
             Step::Running(mut pod) => {
                 pod::ready(&mut pod, true, now);
                 let observed = pod.clone();
                 queue.push_back(Step::Finish(pod));
-                PodEvent::Observed(observed)
+                Ok(observed)
             }
             Step::Finish(mut pod) => {
                 finishes += 1;
@@ -692,9 +693,13 @@ fn run_job(valid: &ValidJob, completions: usize) -> (StdDuration, u64) {
                 } else {
                     pod::succeeded(&mut pod, now);
                 }
-                PodEvent::Observed(pod)
+                Ok(pod)
             }
-            Step::Gone(name) => PodEvent::Gone { name },
+            Step::Gone(name) => Err(name),
+        };
+        let event = match &reported {
+            Ok(pod) => PodEvent::Observed(pod),
+            Err(name) => PodEvent::Gone { name },
         };
         inputs += 1;
         timed += feed(&mut ctl, &mut actions, "a pod event", |c| {
@@ -827,8 +832,8 @@ fn check_restore(valid: &ValidJob, pods: &[Pod], now: DateTime<Utc>) {
         .iter()
         .filter(|p| p.status.as_ref().and_then(|s| s.phase.clone()) == Some(PodPhase::Succeeded))
         .count();
-    let mut ctl = JobController::restore(valid.clone(), pods.to_vec(), now)
-        .expect("restore from the snapshot");
+    let mut ctl =
+        JobController::restore(valid.clone(), pods, now).expect("restore from the snapshot");
     let (mut created, mut removed) = (0, 0);
     while let Some(action) = ctl.poll_action() {
         match action {
@@ -867,12 +872,13 @@ fn restore(c: &mut Criterion) {
                 check_restore(&valid, &pods, now);
                 (valid, pods)
             });
-            // Timed: `restore` (which reconciles once) and draining its
-            // actions. Cloning the snapshot and dropping the machine and
-            // the actions are not.
+            // Timed: `restore` (which reconciles once, reading the listed
+            // pods in place) and draining its actions. Cloning the Job and
+            // dropping the machine and the actions are not.
+            let pods: &[Pod] = pods;
             b.iter_batched(
-                || (valid.clone(), pods.clone()),
-                |(valid, pods)| {
+                || valid.clone(),
+                |valid| {
                     let mut ctl = JobController::restore(valid, pods, now)
                         .expect("restore from the snapshot");
                     let mut actions = Vec::new();

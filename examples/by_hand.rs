@@ -64,14 +64,14 @@ fn main() {
         ..PodStatus::default()
     });
     println!("t=1s   pod {} exists (Pending)", pod.metadata.name);
-    ctl.handle_pod(at(1), PodEvent::Observed(pod.clone()))
+    ctl.handle_pod(at(1), PodEvent::Observed(&pod))
         .unwrap();
     drain(&mut ctl, t0, at(1));
 
     // 4. The kubelet starts it. Nothing for the controller to do.
     pod.status.as_mut().unwrap().phase = Some(PodPhase::Running);
     println!("t=5s   the pod is Running");
-    ctl.handle_pod(at(5), PodEvent::Observed(pod.clone()))
+    ctl.handle_pod(at(5), PodEvent::Observed(&pod))
         .unwrap();
     drain(&mut ctl, t0, at(5));
 
@@ -96,7 +96,7 @@ fn main() {
         ..ContainerStatus::default()
     }];
     println!("t=40s  the pod Succeeded");
-    ctl.handle_pod(at(40), PodEvent::Observed(pod.clone()))
+    ctl.handle_pod(at(40), PodEvent::Observed(&pod))
         .unwrap();
     drain(&mut ctl, t0, at(40));
 
@@ -106,7 +106,7 @@ fn main() {
         .finalizers
         .retain(|f| f != keys::JOB_TRACKING_FINALIZER);
     println!("t=41s  the finalizer removal is observed");
-    ctl.handle_pod(at(41), PodEvent::Observed(pod.clone()))
+    ctl.handle_pod(at(41), PodEvent::Observed(&pod))
         .unwrap();
     drain(&mut ctl, t0, at(41));
 

@@ -59,7 +59,7 @@ impl Sim {
                     self.by_index.insert(index, name.clone());
                     self.pods.insert(name, pod.clone());
                     self.ctl
-                        .handle_pod(self.now, PodEvent::Observed(pod))
+                        .handle_pod(self.now, PodEvent::Observed(&pod))
                         .unwrap();
                 }
                 Action::RemoveFinalizer { name, .. } => {
@@ -107,7 +107,7 @@ impl Sim {
         let (now, pod) = (self.now, self.pods.get_mut(&name).unwrap());
         pod.status = Some(serde_yaml::from_str(&status).expect("a pod status"));
         let pod = pod.clone();
-        self.ctl.handle_pod(now, PodEvent::Observed(pod)).unwrap();
+        self.ctl.handle_pod(now, PodEvent::Observed(&pod)).unwrap();
         self.drain();
     }
 }

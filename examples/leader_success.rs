@@ -57,7 +57,7 @@ impl Sim {
                     self.by_index.insert(index, name.clone());
                     self.pods.insert(name, pod.clone());
                     self.ctl
-                        .handle_pod(self.now, PodEvent::Observed(pod))
+                        .handle_pod(self.now, PodEvent::Observed(&pod))
                         .unwrap();
                 }
                 Action::DeletePod { name, reason } => {
@@ -66,7 +66,7 @@ impl Sim {
                     pod.metadata.deletion_timestamp = Some(self.now);
                     let pod = pod.clone();
                     self.ctl
-                        .handle_pod(self.now, PodEvent::Observed(pod))
+                        .handle_pod(self.now, PodEvent::Observed(&pod))
                         .unwrap();
                 }
                 Action::RemoveFinalizer { name, .. } => {
@@ -97,7 +97,7 @@ impl Sim {
         let (now, pod) = (self.now, self.pods.get_mut(&name).unwrap());
         pod.status = Some(serde_yaml::from_str(&status).expect("a pod status"));
         let pod = pod.clone();
-        self.ctl.handle_pod(now, PodEvent::Observed(pod)).unwrap();
+        self.ctl.handle_pod(now, PodEvent::Observed(&pod)).unwrap();
         self.drain();
     }
 
@@ -108,7 +108,7 @@ impl Sim {
         println!("t={secs}s  worker {index} ({name}) is gone");
         self.pods.remove(&name);
         self.ctl
-            .handle_pod(self.now, PodEvent::Gone { name })
+            .handle_pod(self.now, PodEvent::Gone { name: &name })
             .unwrap();
         self.drain();
     }

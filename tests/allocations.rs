@@ -139,8 +139,7 @@ fn steady_state_allocations(n: usize, indexed: bool, cycles: usize) -> [u64; 3] 
         for pod in created {
             uid += 1;
             let pod = running(pod, uid);
-            ctl.handle_pod(t0(), PodEvent::Observed(pod.clone()))
-                .unwrap();
+            ctl.handle_pod(t0(), PodEvent::Observed(&pod)).unwrap();
             pods.push(pod);
         }
     }
@@ -154,7 +153,7 @@ fn steady_state_allocations(n: usize, indexed: bool, cycles: usize) -> [u64; 3] 
         let name = done.metadata.name.clone();
         let mut created = Vec::new();
         let a = count(|| {
-            ctl.handle_pod(now, PodEvent::Observed(done)).unwrap();
+            ctl.handle_pod(now, PodEvent::Observed(&done)).unwrap();
             while let Some(action) = ctl.poll_action() {
                 if let Action::CreatePod(p) = action {
                     created.push(p.pod);
@@ -164,13 +163,13 @@ fn steady_state_allocations(n: usize, indexed: bool, cycles: usize) -> [u64; 3] 
         assert_eq!(created.len(), 1, "one replacement");
         uid += 1;
         let replacement = running(created.remove(0), uid);
-        let event = PodEvent::Observed(replacement.clone());
+        let event = PodEvent::Observed(&replacement);
         let b = count(|| {
             ctl.handle_pod(now, event).unwrap();
             while ctl.poll_action().is_some() {}
         });
         pods.push(replacement);
-        let gone = PodEvent::Gone { name };
+        let gone = PodEvent::Gone { name: &name };
         let c = count(|| {
             ctl.handle_pod(now, gone).unwrap();
             while ctl.poll_action().is_some() {}

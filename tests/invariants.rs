@@ -224,7 +224,7 @@ mod reproducers {
     }
 
     fn observe(ctl: &mut JobController, now: DateTime<Utc>, pod: Pod) {
-        ctl.handle_pod(now, PodEvent::Observed(pod)).unwrap();
+        ctl.handle_pod(now, PodEvent::Observed(&pod)).unwrap();
         while ctl.poll_action().is_some() {}
     }
 

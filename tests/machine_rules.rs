@@ -42,7 +42,7 @@ fn pod_names_are_unique_across_a_large_creation_burst() {
                 phase: Some(PodPhase::Running),
                 ..Default::default()
             });
-            ctl.handle_pod(t0, PodEvent::Observed(pod))
+            ctl.handle_pod(t0, PodEvent::Observed(&pod))
                 .expect("own pod");
         }
     }
@@ -95,7 +95,7 @@ fn drain(ctl: &mut JobController, now: chrono::DateTime<Utc>) -> Vec<Action> {
                 phase: Some(PodPhase::Pending),
                 ..Default::default()
             });
-            ctl.handle_pod(now, PodEvent::Observed(pod))
+            ctl.handle_pod(now, PodEvent::Observed(&pod))
                 .expect("own pod");
         }
         seen.push(action);
@@ -143,7 +143,7 @@ fn a_pod_controlled_by_something_else_is_ignored() {
     foreign.metadata.uid = "stranger-uid".into();
     foreign.metadata.owner_references[0].uid = "another-job".into();
     let before = ctl.status().clone();
-    ctl.handle_pod(t(1), PodEvent::Observed(foreign))
+    ctl.handle_pod(t(1), PodEvent::Observed(&foreign))
         .expect("a foreign pod is input, not misuse");
     assert!(ctl.poll_action().is_none(), "nothing to do with it");
     assert_eq!(ctl.status(), &before);
@@ -227,7 +227,7 @@ fn a_job_being_deleted_releases_every_finalizer_and_creates_nothing() {
         phase: Some(PodPhase::Succeeded),
         ..Default::default()
     });
-    ctl.handle_pod(t(4), PodEvent::Observed(done)).unwrap();
+    ctl.handle_pod(t(4), PodEvent::Observed(&done)).unwrap();
     let actions = drain(&mut ctl, t(4));
     assert!(created(&actions).is_empty(), "no replacement: {actions:?}");
     assert_eq!(ctl.status().succeeded, 0);
@@ -243,19 +243,19 @@ fn a_late_event_for_a_gone_pod_is_ignored() {
         phase: Some(PodPhase::Succeeded),
         ..Default::default()
     });
-    ctl.handle_pod(t(5), PodEvent::Observed(done.clone()))
+    ctl.handle_pod(t(5), PodEvent::Observed(&done))
         .unwrap();
     drain(&mut ctl, t(5));
     ctl.handle_pod(
         t(6),
         PodEvent::Gone {
-            name: done.metadata.name.clone(),
+            name: &done.metadata.name.clone(),
         },
     )
     .unwrap();
     drain(&mut ctl, t(6));
     let status = ctl.status().clone();
-    ctl.handle_pod(t(7), PodEvent::Observed(done)).unwrap();
+    ctl.handle_pod(t(7), PodEvent::Observed(&done)).unwrap();
     drain(&mut ctl, t(7));
     assert_eq!(ctl.status(), &status);
     assert_eq!(ctl.pod_count(), 0);
@@ -352,7 +352,7 @@ fn an_orphan_matching_the_selector_is_adopted_and_counted() {
 fn an_orphan_not_matching_the_selector_is_ignored() {
     let mut ctl = JobController::new(pi(""), t(0));
     drain(&mut ctl, t(0));
-    ctl.handle_pod(t(1), PodEvent::Observed(orphan(&ctl, "other", false)))
+    ctl.handle_pod(t(1), PodEvent::Observed(&orphan(&ctl, "other", false)))
         .unwrap();
     assert_eq!(ctl.pod_count(), 1);
     assert!(drain(&mut ctl, t(1)).is_empty());
@@ -364,7 +364,7 @@ fn an_owned_pod_that_stops_matching_is_released_and_not_counted() {
     let pods = created(&drain(&mut ctl, t(0)));
     let mut relabelled = pods[0].clone();
     relabelled.metadata.labels.clear();
-    ctl.handle_pod(t(2), PodEvent::Observed(relabelled.clone()))
+    ctl.handle_pod(t(2), PodEvent::Observed(&relabelled))
         .unwrap();
     let actions = drain(&mut ctl, t(2));
     assert!(actions.iter().any(
@@ -375,7 +375,7 @@ fn an_owned_pod_that_stops_matching_is_released_and_not_counted() {
         phase: Some(PodPhase::Failed),
         ..Default::default()
     });
-    ctl.handle_pod(t(3), PodEvent::Observed(relabelled))
+    ctl.handle_pod(t(3), PodEvent::Observed(&relabelled))
         .unwrap();
     drain(&mut ctl, t(3));
     assert_eq!(ctl.status().failed, 0);
@@ -425,7 +425,7 @@ fn count(actions: &[Action], pred: impl Fn(&Action) -> bool) -> usize {
 fn completed_job(extra_spec: &str) -> (JobController, job_controller::api::Pod) {
     let mut ctl = JobController::new(pi(extra_spec), t(0));
     let pod = created(&drain(&mut ctl, t(0))).remove(0);
-    ctl.handle_pod(t(5), PodEvent::Observed(owned(&pod, PodPhase::Succeeded)))
+    ctl.handle_pod(t(5), PodEvent::Observed(&owned(&pod, PodPhase::Succeeded)))
         .unwrap();
     drain(&mut ctl, t(5));
     assert!(ctl.is_finished(), "{:?}", ctl.status());
@@ -438,12 +438,12 @@ fn completed_job(extra_spec: &str) -> (JobController, job_controller::api::Pod) 
 #[test]
 fn a_finished_job_claims_nothing() {
     let (mut ctl, pod) = completed_job("");
-    ctl.handle_pod(t(6), PodEvent::Observed(orphan(&ctl, "late", true)))
+    ctl.handle_pod(t(6), PodEvent::Observed(&orphan(&ctl, "late", true)))
         .unwrap();
     let mut relabelled = owned(&pod, PodPhase::Succeeded);
     relabelled.metadata.finalizers.clear();
     relabelled.metadata.labels.clear();
-    ctl.handle_pod(t(7), PodEvent::Observed(relabelled))
+    ctl.handle_pod(t(7), PodEvent::Observed(&relabelled))
         .unwrap();
     let actions = drain(&mut ctl, t(7));
     assert!(actions.is_empty(), "{actions:?}");
@@ -460,11 +460,11 @@ fn a_pod_of_a_finished_job_loses_its_finalizer_when_deleted() {
     let mut straggler = owned(&pod, PodPhase::Running);
     straggler.metadata.name = "straggler".into();
     straggler.metadata.uid = "uid-straggler".into();
-    ctl.handle_pod(t(6), PodEvent::Observed(straggler.clone()))
+    ctl.handle_pod(t(6), PodEvent::Observed(&straggler))
         .unwrap();
     assert!(drain(&mut ctl, t(6)).is_empty(), "not before it is deleted");
     straggler.metadata.deletion_timestamp = Some(t(7));
-    ctl.handle_pod(t(7), PodEvent::Observed(straggler.clone()))
+    ctl.handle_pod(t(7), PodEvent::Observed(&straggler))
         .unwrap();
     let actions = drain(&mut ctl, t(7));
     assert_eq!(
@@ -474,7 +474,8 @@ fn a_pod_of_a_finished_job_loses_its_finalizer_when_deleted() {
             uid: "uid-straggler".into()
         }]
     );
-    ctl.handle_pod(t(8), PodEvent::Observed(straggler)).unwrap();
+    ctl.handle_pod(t(8), PodEvent::Observed(&straggler))
+        .unwrap();
     assert!(drain(&mut ctl, t(8)).is_empty(), "asked once");
     assert_eq!(ctl.status().succeeded, 1, "counts are final");
 }
@@ -487,7 +488,8 @@ fn an_update_of_a_finished_job_releases_every_remaining_finalizer() {
     let mut straggler = owned(&pod, PodPhase::Running);
     straggler.metadata.name = "straggler".into();
     straggler.metadata.uid = "uid-straggler".into();
-    ctl.handle_pod(t(6), PodEvent::Observed(straggler)).unwrap();
+    ctl.handle_pod(t(6), PodEvent::Observed(&straggler))
+        .unwrap();
     assert!(drain(&mut ctl, t(6)).is_empty());
     let mut job = ctl.job().job().clone();
     job.spec.ttl_seconds_after_finished = Some(200);
@@ -524,7 +526,7 @@ spec:
     let job = ValidJob::create(job).expect("valid: an empty selector is allowed");
     let mut ctl = JobController::new(job, t(0));
     drain(&mut ctl, t(0));
-    ctl.handle_pod(t(1), PodEvent::Observed(orphan(&ctl, "bare", false)))
+    ctl.handle_pod(t(1), PodEvent::Observed(&orphan(&ctl, "bare", false)))
         .unwrap();
     let actions = drain(&mut ctl, t(1));
     assert_eq!(
@@ -552,7 +554,7 @@ fn a_job_being_deleted_ignores_owned_pods_that_stop_matching() {
     let mut relabelled = owned(&pods[0], PodPhase::Running);
     relabelled.metadata.finalizers.clear();
     relabelled.metadata.labels.clear();
-    ctl.handle_pod(t(4), PodEvent::Observed(relabelled))
+    ctl.handle_pod(t(4), PodEvent::Observed(&relabelled))
         .unwrap();
     let actions = drain(&mut ctl, t(4));
     assert_eq!(
@@ -572,7 +574,8 @@ fn a_pod_of_another_namespace_is_ignored() {
     drain(&mut ctl, t(0));
     let mut elsewhere = orphan(&ctl, "elsewhere", true);
     elsewhere.metadata.namespace = "other".into();
-    ctl.handle_pod(t(1), PodEvent::Observed(elsewhere)).unwrap();
+    ctl.handle_pod(t(1), PodEvent::Observed(&elsewhere))
+        .unwrap();
     assert!(drain(&mut ctl, t(1)).is_empty());
     assert_eq!(ctl.pod_count(), 1);
 }
@@ -610,7 +613,7 @@ fn a_stored_job_with_any_other_manager_is_accepted_and_left_alone() {
         assert!(job.is_managed_elsewhere());
         let mut ctl = JobController::new(job, t(0));
         let mut stray = orphan(&ctl, "stray", true);
-        ctl.handle_pod(t(1), PodEvent::Observed(stray.clone()))
+        ctl.handle_pod(t(1), PodEvent::Observed(&stray))
             .unwrap();
         stray.metadata.name = "owned".into();
         stray.metadata.owner_references = vec![job_controller::api::OwnerReference {
@@ -622,7 +625,7 @@ fn a_stored_job_with_any_other_manager_is_accepted_and_left_alone() {
             ..Default::default()
         }];
         stray.metadata.labels.clear();
-        ctl.handle_pod(t(2), PodEvent::Observed(stray)).unwrap();
+        ctl.handle_pod(t(2), PodEvent::Observed(&stray)).unwrap();
         let actions = drain(&mut ctl, t(2));
         assert!(actions.is_empty(), "no claim, no status: {actions:?}");
         assert_eq!(ctl.poll_timeout(), None);
@@ -636,11 +639,7 @@ fn the_ttl_applies_to_a_job_managed_elsewhere() {
     let finished = "startTime: 2025-01-01T00:00:00Z, completionTime: 2025-01-01T00:00:10Z,
   conditions: [{type: SuccessCriteriaMet, status: 'True', lastTransitionTime: 2025-01-01T00:00:10Z},
                {type: Complete, status: 'True', lastTransitionTime: 2025-01-01T00:00:10Z}]";
-    let ctl = JobController::restore(
-        managed_elsewhere("example.com/queue", finished),
-        vec![],
-        t(20),
-    );
+    let ctl = JobController::restore(managed_elsewhere("example.com/queue", finished), [], t(20));
     let mut ctl = ctl.expect("restores");
     assert!(drain(&mut ctl, t(20)).is_empty());
     assert_eq!(ctl.poll_timeout().map(|w| w.at), Some(t(40)));
@@ -679,7 +678,7 @@ fn deleting_a_job_managed_elsewhere_releases_the_finalizers_of_its_pods() {
         ..Default::default()
     }];
     pod.metadata.finalizers = vec!["batch.kubernetes.io/job-tracking".into()];
-    ctl.handle_pod(t(1), PodEvent::Observed(pod)).unwrap();
+    ctl.handle_pod(t(1), PodEvent::Observed(&pod)).unwrap();
     assert!(drain(&mut ctl, t(1)).is_empty());
     ctl.handle_job_deleted(t(2)).unwrap();
     assert_eq!(
@@ -723,7 +722,7 @@ fn no_panic_at_the_end_of_time() {
         }],
         ..Default::default()
     });
-    ctl.handle_pod(start, PodEvent::Observed(failed)).unwrap();
+    ctl.handle_pod(start, PodEvent::Observed(&failed)).unwrap();
     drain(&mut ctl, start);
     let wake = ctl.poll_timeout().expect("the backoff or the deadline");
     assert!(wake.at <= end);
@@ -743,7 +742,7 @@ fn no_panic_at_the_start_of_time() {
     let mut dying = owned(&pod, PodPhase::Running);
     dying.metadata.deletion_timestamp = Some(start);
     dying.metadata.deletion_grace_period_seconds = Some(i64::MAX);
-    ctl.handle_pod(start, PodEvent::Observed(dying)).unwrap();
+    ctl.handle_pod(start, PodEvent::Observed(&dying)).unwrap();
     drain(&mut ctl, start);
     assert!(ctl.poll_timeout().is_none_or(|w| w.at >= start));
     let later = start + chrono::Duration::seconds(30);

@@ -137,8 +137,8 @@ fn compare_case(case: &Y) -> Result<Option<()>, String> {
         },
         None => BackoffRecord::default(),
     };
-    let a = JobController::restore_with_backoff(job.clone(), pods.clone(), backoff, now);
-    let b = JobController::restore_reference(job, pods, backoff, now);
+    let a = JobController::restore_with_backoff(job.clone(), &pods, backoff, now);
+    let b = JobController::restore_reference(job, &pods, backoff, now);
     let (mut a, mut b) = match (a, b) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(x), Err(y)) if x == y => return Ok(Some(())),

@@ -909,11 +909,11 @@ fn time_going_backwards_is_refused_and_changes_nothing() {
         other => panic!("expected TimeWentBackwards, got {other:?}"),
     };
     backwards(ctl.handle_timeout(early));
-    backwards(ctl.handle_pod(early, PodEvent::Observed(some_pod(&first_pod))));
+    backwards(ctl.handle_pod(early, PodEvent::Observed(&some_pod(&first_pod))));
     backwards(ctl.handle_pod(
         early,
         PodEvent::Gone {
-            name: first_pod.clone(),
+            name: &first_pod.clone(),
         },
     ));
     backwards(ctl.handle_create_failed(early, &first_pod));
@@ -942,7 +942,7 @@ fn time_going_backwards_is_refused_and_changes_nothing() {
     let before = d.status().clone();
     let wake = d.wake();
     let p2 = d.pod(&d.p(2)).clone();
-    let r = d.ctl_mut().handle_pod(at(10), PodEvent::Observed(p2));
+    let r = d.ctl_mut().handle_pod(at(10), PodEvent::Observed(&p2));
     assert!(
         matches!(r, Err(MachineError::TimeWentBackwards { .. })),
         "{r:?}"

@@ -90,7 +90,8 @@ pub(crate) fn render_pod(
         let text = i.to_string();
         meta.annotations
             .insert(keys::JOB_COMPLETION_INDEX.to_owned(), text.clone());
-        meta.labels.insert(keys::JOB_COMPLETION_INDEX.to_owned(), text);
+        meta.labels
+            .insert(keys::JOB_COMPLETION_INDEX.to_owned(), text);
         pod.spec.hostname = Some(format!("{job_name}-{i}"));
         if job.backoff_limit_per_index().is_some() {
             let (failures, ignored) = new_index_failure_counts(input, predecessor);

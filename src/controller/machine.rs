@@ -17,19 +17,20 @@ use crate::backoff::BackoffRecord;
 use crate::valid::ValidJob;
 
 /// An observation of one pod, as a watch or a simulator reports it.
-// The whole pod is the natural unit of a watch event; boxing it would only
-// move the allocation to every caller.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Borrowed: the machine reads what it needs and keeps none of the pod, so
+/// a caller hands over the object it already holds (a watch event, an entry
+/// of a reflector store, a simulator's pod) without copying it.
+#[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
-pub enum PodEvent {
+pub enum PodEvent<'a> {
     /// The pod exists in this state (added or updated). The whole pod is
     /// given, as an informer delivers it; the machine works out what changed.
-    Observed(Pod),
+    Observed(&'a Pod),
     /// The pod no longer exists in the API.
     Gone {
         /// Pod name.
-        name: String,
+        name: &'a str,
     },
 }
 
@@ -219,22 +220,22 @@ impl JobController {
     /// The pod-failure backoff lives only in upstream's memory, so a restart
     /// forgets it; use [`restore_with_backoff`](Self::restore_with_backoff)
     /// to hand back a record saved with [`backoff_record`](Self::backoff_record).
-    pub fn restore(
+    pub fn restore<'a>(
         job: ValidJob,
-        pods: Vec<Pod>,
+        pods: impl IntoIterator<Item = &'a Pod>,
         now: DateTime<Utc>,
     ) -> Result<JobController, RestoreError> {
         JobController::restore_with_backoff(job, pods, BackoffRecord::default(), now)
     }
 
     /// [`restore`](Self::restore) with a remembered backoff record.
-    pub fn restore_with_backoff(
+    pub fn restore_with_backoff<'a>(
         job: ValidJob,
-        pods: Vec<Pod>,
+        pods: impl IntoIterator<Item = &'a Pod>,
         backoff: BackoffRecord,
         now: DateTime<Utc>,
     ) -> Result<JobController, RestoreError> {
-        JobController::start_with_pods(job, &pods, backoff, now, false)
+        JobController::start_with_pods(job, pods, backoff, now, false)
     }
 
     /// [`new`](Self::new), but running the reference model: every
@@ -248,13 +249,13 @@ impl JobController {
     /// [`restore_with_backoff`](Self::restore_with_backoff), but running the
     /// reference model (see [`new_reference`](Self::new_reference)).
     #[cfg(feature = "reference")]
-    pub fn restore_reference(
+    pub fn restore_reference<'a>(
         job: ValidJob,
-        pods: Vec<Pod>,
+        pods: impl IntoIterator<Item = &'a Pod>,
         backoff: BackoffRecord,
         now: DateTime<Utc>,
     ) -> Result<JobController, RestoreError> {
-        JobController::start_with_pods(job, &pods, backoff, now, true)
+        JobController::start_with_pods(job, pods, backoff, now, true)
     }
 
     /// A machine for a new Job, reconciled once.
@@ -267,9 +268,9 @@ impl JobController {
     }
 
     /// A machine rebuilt from a snapshot, reconciled once.
-    fn start_with_pods(
+    fn start_with_pods<'a>(
         job: ValidJob,
-        pods: &[Pod],
+        pods: impl IntoIterator<Item = &'a Pod>,
         backoff: BackoffRecord,
         now: DateTime<Utc>,
         reference: bool,
@@ -283,7 +284,10 @@ impl JobController {
         Ok(ctl)
     }
 
-    fn load_pods(&mut self, pods: &[Pod]) -> Result<(), RestoreError> {
+    fn load_pods<'a>(
+        &mut self,
+        pods: impl IntoIterator<Item = &'a Pod>,
+    ) -> Result<(), RestoreError> {
         for pod in pods {
             self.check_pod(pod)?;
             if self.pods.contains_name(&pod.metadata.name) {
@@ -365,7 +369,11 @@ impl JobController {
     // ---- inputs --------------------------------------------------------
 
     /// A pod was added, changed or removed. Reconciles.
-    pub fn handle_pod(&mut self, now: DateTime<Utc>, event: PodEvent) -> Result<(), MachineError> {
+    pub fn handle_pod(
+        &mut self,
+        now: DateTime<Utc>,
+        event: PodEvent<'_>,
+    ) -> Result<(), MachineError> {
         self.check_time(now)?;
         if let PodEvent::Observed(pod) = &event {
             self.check_pod(pod)?;
@@ -410,24 +418,24 @@ impl JobController {
     ///     if let Action::CreatePod(p) = action {
     ///         let mut pod = p.pod;
     ///         pod.metadata.uid = format!("uid-{}", created.len());
-    ///         created.push(PodEvent::Observed(pod));
+    ///         created.push(pod);
     ///     }
     /// }
     /// // The three creations are acknowledged together: one reconcile.
-    /// ctl.handle_pods(now, created).unwrap();
+    /// ctl.handle_pods(now, created.iter().map(PodEvent::Observed)).unwrap();
     /// let writes = std::iter::from_fn(|| ctl.poll_action())
     ///     .filter(|a| matches!(a, Action::UpdateStatus(_)))
     ///     .count();
     /// assert_eq!(writes, 0, "the status written with the creations still holds");
     /// assert_eq!(ctl.status().active, 3);
     /// ```
-    pub fn handle_pods(
+    pub fn handle_pods<'a>(
         &mut self,
         now: DateTime<Utc>,
-        events: impl IntoIterator<Item = PodEvent>,
+        events: impl IntoIterator<Item = PodEvent<'a>>,
     ) -> Result<(), MachineError> {
         self.check_time(now)?;
-        let events: Vec<PodEvent> = events.into_iter().collect();
+        let events: Vec<PodEvent<'a>> = events.into_iter().collect();
         for event in &events {
             if let PodEvent::Observed(pod) = event {
                 self.check_pod(pod)?;
@@ -444,10 +452,10 @@ impl JobController {
         Ok(())
     }
 
-    fn apply_event(&mut self, event: PodEvent) {
+    fn apply_event(&mut self, event: PodEvent<'_>) {
         match event {
-            PodEvent::Observed(pod) => self.observe(&pod),
-            PodEvent::Gone { name } => self.forget(&name),
+            PodEvent::Observed(pod) => self.observe(pod),
+            PodEvent::Gone { name } => self.forget(name),
         }
     }
 

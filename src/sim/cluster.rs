@@ -76,7 +76,6 @@ impl Cluster {
             return Ok(false);
         };
         change(pod);
-        let pod = pod.clone();
         ctl.handle_pod(now, PodEvent::Observed(pod))?;
         Ok(true)
     }
@@ -107,7 +106,7 @@ impl Cluster {
         name: &str,
     ) -> Result<(), MachineError> {
         match self.pods.get(name) {
-            Some(pod) => ctl.handle_pod(now, PodEvent::Observed(pod.clone())),
+            Some(pod) => ctl.handle_pod(now, PodEvent::Observed(pod)),
             None => Ok(()),
         }
     }
@@ -120,12 +119,7 @@ impl Cluster {
         name: &str,
     ) -> Result<Option<Pod>, MachineError> {
         let removed = self.pods.remove(name);
-        ctl.handle_pod(
-            now,
-            PodEvent::Gone {
-                name: name.to_owned(),
-            },
-        )?;
+        ctl.handle_pod(now, PodEvent::Gone { name })?;
         Ok(removed)
     }
 
@@ -172,7 +166,7 @@ impl Cluster {
             let events = reports
                 .iter()
                 .filter_map(|name| self.pods.get(name))
-                .map(|pod| PodEvent::Observed(pod.clone()));
+                .map(PodEvent::Observed);
             ctl.handle_pods(now, events)?;
         }
     }

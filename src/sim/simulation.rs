@@ -428,13 +428,11 @@ impl Simulation {
             Scheduled::Sync => {
                 self.sync_scheduled = false;
                 let dirty = std::mem::take(&mut self.dirty);
-                let events: Vec<PodEvent> = dirty
-                    .into_iter()
-                    .map(|name| match self.cluster.pod(&name) {
-                        Some(pod) => PodEvent::Observed(pod.clone()),
-                        None => PodEvent::Gone { name },
-                    })
-                    .collect();
+                let cluster = &self.cluster;
+                let events = dirty.iter().map(|name| match cluster.pod(name) {
+                    Some(pod) => PodEvent::Observed(pod),
+                    None => PodEvent::Gone { name },
+                });
                 // The simulator only reports pods of this Job: no error.
                 if self.ctl.handle_pods(now, events).is_ok() {
                     self.settle();

@@ -400,7 +400,7 @@ impl Driver {
             .handle_pod(
                 self.now,
                 PodEvent::Gone {
-                    name: pod.to_owned(),
+                    name: pod,
                 },
             )
             .expect("handle_pod(Gone)");
@@ -419,7 +419,7 @@ impl Driver {
         self.advance_to(at);
         let mut step = self.step(&format!("observe {}", pod.metadata.name));
         self.ctl
-            .handle_pod(self.now, PodEvent::Observed(pod))
+            .handle_pod(self.now, PodEvent::Observed(&pod))
             .expect("handle_pod");
         self.drain(&mut step);
         self.steps.push(step);
@@ -508,7 +508,7 @@ impl Driver {
         let pod = pod.clone();
         let mut step = self.step(&format!("{label} {name}"));
         self.ctl
-            .handle_pod(now, PodEvent::Observed(pod))
+            .handle_pod(now, PodEvent::Observed(&pod))
             .expect("handle_pod");
         self.drain(&mut step);
         self.steps.push(step);
@@ -530,7 +530,7 @@ impl Driver {
             pod.metadata.name
         );
         self.ctl
-            .handle_pod(self.now, PodEvent::Observed(pod))
+            .handle_pod(self.now, PodEvent::Observed(&pod))
             .expect("handle_pod(created)");
     }
 
@@ -570,7 +570,7 @@ impl Driver {
                             pod.metadata.deletion_timestamp = Some(self.now);
                             let pod = pod.clone();
                             self.ctl
-                                .handle_pod(self.now, PodEvent::Observed(pod))
+                                .handle_pod(self.now, PodEvent::Observed(&pod))
                                 .expect("handle_pod(terminating)");
                         }
                     }

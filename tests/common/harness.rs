@@ -711,7 +711,7 @@ impl Harness {
         let pods: Vec<Pod> = entries.iter().map(|e| e.pod.clone()).collect();
         let ctl = JobController::restore_with_backoff(
             job,
-            pods,
+            &pods,
             self.primary.ctl.backoff_record(),
             self.now,
         )
@@ -1750,10 +1750,10 @@ fn apply_event(
         Event::Observe(p) => {
             let mut p = p.clone();
             p.metadata.name = tr(&p.metadata.name);
-            m.ctl.handle_pod(now, PodEvent::Observed(p))
+            m.ctl.handle_pod(now, PodEvent::Observed(&p))
         }
         Event::Notify(_) => unreachable!("resolved before delivery"),
-        Event::Gone(n) => m.ctl.handle_pod(now, PodEvent::Gone { name: tr(n) }),
+        Event::Gone(n) => m.ctl.handle_pod(now, PodEvent::Gone { name: &tr(n) }),
         Event::CreateFailed(n, _) => m.ctl.handle_create_failed(now, &tr(n)),
         Event::Spec(change) => {
             let mut job = m.ctl.job().job().clone();

@@ -27,7 +27,7 @@ pub fn run_case(case: &Y) -> Result<(), String> {
         },
         None => BackoffRecord::default(),
     };
-    let mut ctl = JobController::restore_with_backoff(job, pods, backoff, now)
+    let mut ctl = JobController::restore_with_backoff(job, &pods, backoff, now)
         .map_err(|e| format!("restore failed: {e}"))?;
     let mut creations = 0;
     let mut deletions = 0;
