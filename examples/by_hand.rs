@@ -64,15 +64,13 @@ fn main() {
         ..PodStatus::default()
     });
     println!("t=1s   pod {} exists (Pending)", pod.metadata.name);
-    ctl.handle_pod(at(1), PodEvent::Observed(&pod))
-        .unwrap();
+    ctl.handle_pod(at(1), PodEvent::Observed(&pod)).unwrap();
     drain(&mut ctl, t0, at(1));
 
     // 4. The kubelet starts it. Nothing for the controller to do.
     pod.status.as_mut().unwrap().phase = Some(PodPhase::Running);
     println!("t=5s   the pod is Running");
-    ctl.handle_pod(at(5), PodEvent::Observed(&pod))
-        .unwrap();
+    ctl.handle_pod(at(5), PodEvent::Observed(&pod)).unwrap();
     drain(&mut ctl, t0, at(5));
 
     // 5. perl prints 2000 digits of pi and exits 0: the pod Succeeded.
@@ -96,8 +94,7 @@ fn main() {
         ..ContainerStatus::default()
     }];
     println!("t=40s  the pod Succeeded");
-    ctl.handle_pod(at(40), PodEvent::Observed(&pod))
-        .unwrap();
+    ctl.handle_pod(at(40), PodEvent::Observed(&pod)).unwrap();
     drain(&mut ctl, t0, at(40));
 
     // 6. We carried out RemoveFinalizer; the watch reports the pod without
@@ -106,8 +103,7 @@ fn main() {
         .finalizers
         .retain(|f| f != keys::JOB_TRACKING_FINALIZER);
     println!("t=41s  the finalizer removal is observed");
-    ctl.handle_pod(at(41), PodEvent::Observed(&pod))
-        .unwrap();
+    ctl.handle_pod(at(41), PodEvent::Observed(&pod)).unwrap();
     drain(&mut ctl, t0, at(41));
 
     // 7. A finished Job wants no wake-up: no TTL is set.

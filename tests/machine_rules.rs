@@ -243,8 +243,7 @@ fn a_late_event_for_a_gone_pod_is_ignored() {
         phase: Some(PodPhase::Succeeded),
         ..Default::default()
     });
-    ctl.handle_pod(t(5), PodEvent::Observed(&done))
-        .unwrap();
+    ctl.handle_pod(t(5), PodEvent::Observed(&done)).unwrap();
     drain(&mut ctl, t(5));
     ctl.handle_pod(
         t(6),
@@ -613,8 +612,7 @@ fn a_stored_job_with_any_other_manager_is_accepted_and_left_alone() {
         assert!(job.is_managed_elsewhere());
         let mut ctl = JobController::new(job, t(0));
         let mut stray = orphan(&ctl, "stray", true);
-        ctl.handle_pod(t(1), PodEvent::Observed(&stray))
-            .unwrap();
+        ctl.handle_pod(t(1), PodEvent::Observed(&stray)).unwrap();
         stray.metadata.name = "owned".into();
         stray.metadata.owner_references = vec![job_controller::api::OwnerReference {
             api_version: "batch/v1".into(),

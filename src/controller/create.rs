@@ -1,14 +1,21 @@
 //! Rendering the pod a Job creates (upstream `manageJob`,
 //! `controller_utils.go: GetPodFromTemplate`, `indexed_job_utils.go`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::hash::BuildHasherDefault;
 
 use super::action::PodToCreate;
 use super::pod::PodRecord;
+use super::pods::Fnv;
 use super::sync::SyncInput;
 use crate::api::{EnvVar, ObjectMeta, OwnerReference, Pod, Value, keys};
 use crate::failure_policy::match_policy;
 use crate::valid::ValidJob;
+
+/// Hashes of the names drawn in one reconcile (names asked for earlier in
+/// the same reconcile are not pods or creations in flight yet).
+#[derive(Debug, Default)]
+pub(crate) struct IssuedNames(HashSet<u64, BuildHasherDefault<Fnv>>);
 
 /// The API server truncates a `generateName` to this many characters before
 /// appending its 5 random characters (`names.MaxGeneratedNameLength`).
@@ -73,7 +80,7 @@ pub(crate) fn render_pod(
     index: Option<i32>,
     predecessor: Option<&PodRecord>,
     names_issued: &mut u64,
-    issued_now: &[(String, Option<i32>)],
+    issued_now: &mut IssuedNames,
     slow_start_batch: u32,
 ) -> PodToCreate {
     let job = input.job;
@@ -141,7 +148,7 @@ fn unique_name(
     input: &SyncInput<'_>,
     generate_name: &str,
     names_issued: &mut u64,
-    issued_now: &[(String, Option<i32>)],
+    issued_now: &mut IssuedNames,
 ) -> String {
     let base: String = generate_name
         .chars()
@@ -157,10 +164,14 @@ fn unique_name(
             name.push(char::from(SUFFIX_ALPHABET[(x % n) as usize]));
             x /= n;
         }
-        let in_use = input.pods.contains_name(&name)
-            || input.taken_names.contains_key(&name)
-            || issued_now.iter().any(|(n, _)| *n == name);
+        // A hash seen in this reconcile skips the name: a collision of
+        // hashes only costs drawing another one.
+        let hash = fnv1a(name.as_bytes());
+        let in_use = issued_now.0.contains(&hash)
+            || input.pods.contains_name(&name)
+            || input.taken_names.contains_key(&name);
         if !in_use {
+            issued_now.0.insert(hash);
             return name;
         }
     }

@@ -288,6 +288,8 @@ impl JobController {
         &mut self,
         pods: impl IntoIterator<Item = &'a Pod>,
     ) -> Result<(), RestoreError> {
+        let pods = pods.into_iter();
+        self.pods.reserve(pods.size_hint().0);
         for pod in pods {
             self.check_pod(pod)?;
             if self.pods.contains_name(&pod.metadata.name) {

@@ -82,6 +82,13 @@ impl PodStore {
         self.by_uid.get(uid).and_then(|id| self.get(*id))
     }
 
+    /// Makes room for `n` more pods (a restore lists them all at once).
+    pub fn reserve(&mut self, n: usize) {
+        self.slots.reserve(n);
+        self.by_name.reserve(n);
+        self.by_uid.reserve(n);
+    }
+
     /// Stores a record whose name is not tracked yet and returns its slot.
     pub fn insert(&mut self, record: PodRecord) -> PodId {
         let id = match self.free.pop() {

@@ -653,6 +653,7 @@ fn manage_job(ctx: &mut Ctx<'_>) -> i32 {
         diff = chosen.len();
         indexes = chosen.into_iter().map(Some).collect();
     }
+    let mut issued = create::IssuedNames::default();
     for (n, index) in indexes.into_iter().enumerate() {
         let predecessor = index.and_then(|i| ctx.delayed.get(&i).copied());
         let rendered = create::render_pod(
@@ -660,7 +661,7 @@ fn manage_job(ctx: &mut Ctx<'_>) -> i32 {
             index,
             predecessor,
             &mut ctx.out.names_issued,
-            &ctx.out.created,
+            &mut issued,
             slow_start_batch(n),
         );
         ctx.out

@@ -397,12 +397,7 @@ impl Driver {
         assert!(self.pods.remove(pod).is_some(), "pod {pod} does not exist");
         let mut step = self.step(&format!("gone {pod}"));
         self.ctl
-            .handle_pod(
-                self.now,
-                PodEvent::Gone {
-                    name: pod,
-                },
-            )
+            .handle_pod(self.now, PodEvent::Gone { name: pod })
             .expect("handle_pod(Gone)");
         self.drain(&mut step);
         self.steps.push(step);
