@@ -18,9 +18,9 @@ fn bytes(hex: &str) -> Vec<u8> {
 
 fn replay(hex: &str) {
     let data = bytes(hex);
-    let (params, job, steps) = decode(&data, MAX_STEPS).expect("the input decodes to a valid Job");
-    if let Err(e) = run_history(&job, &steps) {
-        panic!("{params:?}\n{steps:?}\n{e}");
+    let d = decode(&data, MAX_STEPS).expect("the input decodes to a valid Job");
+    if let Err(e) = run_history(&d.job, d.start, &d.steps) {
+        panic!("{:?} from {:?}\n{:?}\n{e}", d.params, d.start, d.steps);
     }
 }
 

@@ -5,16 +5,23 @@
 //! `restore_with_backoff` at a random quiescent step acts like the original
 //! from then on).
 //!
+//! About one history in 16 starts near either end of chrono's range (see
+//! `history::start`).
+//!
 //! `JOB_PROPTEST_CASES` sets the number of histories (default 4000);
-//! `JOB_PROPTEST_STEPS` the maximum history length (default 60).
+//! `JOB_PROPTEST_STEPS` the maximum history length (default 60);
+//! `JOB_PROPTEST_SEED` the seed (default: a fixed one; `random`; or the
+//! case seed a failure prints with its replay command, see
+//! `common::seeds`).
 
 mod common;
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use common::harness::{Harness, Stats};
+use common::harness::{Harness, Start, Stats};
 use common::history::history;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use common::seeds::Seeds;
+use proptest::test_runner::{TestCaseError, TestRunner};
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -32,6 +39,8 @@ static BACKOFF_CHECKED: AtomicU64 = AtomicU64::new(0);
 static BACKOFF_TIGHT: AtomicU64 = AtomicU64::new(0);
 static COMPLETE: AtomicU64 = AtomicU64::new(0);
 static FAILED: AtomicU64 = AtomicU64::new(0);
+static NEAR_MAX: AtomicU64 = AtomicU64::new(0);
+static NEAR_MIN: AtomicU64 = AtomicU64::new(0);
 /// Histories per Job feature: Indexed, backoffLimitPerIndex, podFailurePolicy,
 /// successPolicy, suspend, activeDeadlineSeconds, TTL, podReplacementPolicy
 /// Failed, restartPolicy OnFailure, work queue, completions 0, parallelism 0.
@@ -75,10 +84,11 @@ fn count_features(p: &common::harness::JobParams) {
 
 fn run(
     job: &job_controller::ValidJob,
+    start: Start,
     steps: &[common::harness::Step],
     restore_at: usize,
 ) -> Result<Harness, String> {
-    let mut h = Harness::new(job.clone())?;
+    let mut h = Harness::new_at(job.clone(), start.at())?;
     for (i, s) in steps.iter().enumerate() {
         if i >= restore_at && !h.has_shadow() {
             h.restore_now()?;
@@ -115,33 +125,44 @@ fn count(stats: Stats, h: &Harness) {
 fn random_histories_keep_every_invariant() {
     let cases = u32::try_from(env_or("JOB_PROPTEST_CASES", 4000)).unwrap_or(u32::MAX);
     let max_steps = usize::try_from(env_or("JOB_PROPTEST_STEPS", 60)).unwrap_or(60);
-    let mut runner = TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        max_shrink_iters: 100_000,
-        ..Config::default()
-    });
-    let result = runner.run(&history(max_steps), |((params, job), steps, restore_at)| {
-        let restore_at = restore_at % (steps.len() + 1);
-        let a = run(&job.0, &steps, restore_at).map_err(TestCaseError::fail)?;
-        let b = run(&job.0, &steps, restore_at).map_err(TestCaseError::fail)?;
-        if a.trace() != b.trace() {
-            let at = a
-                .trace()
-                .iter()
-                .zip(b.trace())
-                .position(|(x, y)| x != y)
-                .unwrap_or(a.trace().len().min(b.trace().len()));
-            return Err(TestCaseError::fail(format!(
-                "not deterministic: traces differ at line {at}:\n {:?}\n {:?}",
-                a.trace().get(at),
-                b.trace().get(at)
-            )));
-        }
-        count(a.stats(), &a);
-        count_features(&params);
-        Ok(())
-    });
+    let seeds = Seeds::new(
+        Some("random_histories_keep_every_invariant"),
+        "JOB_PROPTEST_CASES",
+        false,
+    );
+    let mut config = seeds.config(cases);
+    config.max_shrink_iters = 100_000;
+    config.max_global_rejects = cases.max(1024);
+    let mut runner = TestRunner::new(config);
+    let result = runner.run(
+        &history(max_steps),
+        |((params, job), start, steps, restore_at)| {
+            let restore_at = restore_at % (steps.len() + 1);
+            let a = run(&job.0, start, &steps, restore_at).map_err(common::violation)?;
+            let b = run(&job.0, start, &steps, restore_at).map_err(common::violation)?;
+            if a.trace() != b.trace() {
+                let at = a
+                    .trace()
+                    .iter()
+                    .zip(b.trace())
+                    .position(|(x, y)| x != y)
+                    .unwrap_or(a.trace().len().min(b.trace().len()));
+                return Err(TestCaseError::fail(format!(
+                    "not deterministic: traces differ at line {at}:\n {:?}\n {:?}",
+                    a.trace().get(at),
+                    b.trace().get(at)
+                )));
+            }
+            count(a.stats(), &a);
+            count_features(&params);
+            match start {
+                Start::T0 => {}
+                Start::BeforeMax(_) => _ = NEAR_MAX.fetch_add(1, Relaxed),
+                Start::AfterMin(_) => _ = NEAR_MIN.fetch_add(1, Relaxed),
+            }
+            Ok(())
+        },
+    );
     eprintln!(
         "invariants: {} histories, {} steps, {} machine inputs ({} Complete, {} Failed); \
          restore-equivalence on {} histories over {} inputs; each history run twice for determinism",
@@ -160,12 +181,17 @@ fn random_histories_keep_every_invariant() {
         .collect();
     eprintln!("invariants: histories per feature: {}", features.join(", "));
     eprintln!(
+        "invariants: {} histories started near MAX_UTC, {} near MIN_UTC",
+        NEAR_MAX.load(Relaxed),
+        NEAR_MIN.load(Relaxed)
+    );
+    eprintln!(
         "invariants: {} creations checked against a pending backoff, {} of them within 1 s of its expiry",
         BACKOFF_CHECKED.load(Relaxed),
         BACKOFF_TIGHT.load(Relaxed)
     );
     if let Err(e) = result {
-        panic!("{e}");
+        panic!("{e}\n{}", seeds.report().unwrap_or_default());
     }
 }
 
@@ -334,6 +360,166 @@ mod reproducers {
             ctl.poll_timeout(),
             None,
             "a finished Job without TTL waits for nothing"
+        );
+    }
+}
+
+// ---- open findings of the rule groups added with the seeded runs -------------
+//
+// Each history below is the shrunk failure of one rule group (see the
+// check's id in brackets); they fail until the machine (or, for the first,
+// the validation) is fixed. Run them with
+// `cargo test --all-features --test invariants open_findings`.
+
+mod open_findings {
+    use super::common::harness::{Advance, Input, JobParams, Start, Step, run_history};
+
+    /// Runs `steps` (seconds to advance, input) from `start`; panics with
+    /// the harness's report on the first violation.
+    fn expect_clean(params: JobParams, start: Start, steps: &[(u32, Input)]) {
+        let job = params.admit().expect("a valid Job");
+        let steps: Vec<Step> = steps
+            .iter()
+            .map(|&(s, input)| Step {
+                advance: Advance::Secs(s),
+                input,
+            })
+            .collect();
+        if let Err(e) = run_history(&job, start, &steps) {
+            panic!("{params:?} from {start:?}\n{steps:?}\n{e}");
+        }
+    }
+
+    /// `[own-writes-validate]` on `status.startTime`: a resumed Job gets a
+    /// new startTime (upstream resets it so the deadline counts from the
+    /// resume) and `validate_status_update` rejects the write ("field is
+    /// immutable for unsuspended job once set"): the validation's false
+    /// rejection.
+    #[test]
+    fn a_resume_writes_a_start_time_validation_accepts() {
+        expect_clean(
+            JobParams::default(),
+            Start::T0,
+            &[(1, Input::Suspend(true)), (0, Input::Suspend(false))],
+        );
+    }
+
+    /// `[own-writes-validate]` on `status.ready`: while a replacement waits
+    /// for the failure backoff the machine writes `active: 0` (upstream's
+    /// quirk) but keeps counting the ready pod, `ready: 1 > active: 0`,
+    /// which validation rejects ("cannot set more ready pods than active").
+    #[test]
+    fn a_backoff_writes_no_more_ready_than_active_pods() {
+        expect_clean(
+            JobParams {
+                indexed: true,
+                completions: Some(3),
+                parallelism: Some(2),
+                ..JobParams::default()
+            },
+            Start::T0,
+            &[
+                (0, Input::Ready(1)),
+                (0, Input::Succeed(0)),
+                (
+                    0,
+                    Input::Fail {
+                        pod: 1,
+                        code: 0,
+                        disruption: false,
+                    },
+                ),
+            ],
+        );
+    }
+
+    /// `[no-panic]`: a Job created at `DateTime::<Utc>::MAX_UTC` whose pod
+    /// fails: the backoff wake-up `now + remaining` overflows
+    /// (src/controller/sync.rs, "`DateTime + TimeDelta` overflowed").
+    #[test]
+    fn a_failure_at_the_end_of_time_does_not_panic() {
+        expect_clean(
+            JobParams::default(),
+            Start::BeforeMax(0),
+            &[(
+                0,
+                Input::Fail {
+                    pod: 0,
+                    code: 0,
+                    disruption: false,
+                },
+            )],
+        );
+    }
+
+    /// `[delete-once]`: a work queue whose pod succeeded is suspended: the
+    /// machine deletes both running pods (Suspended) and decides success;
+    /// when the first deletion is observed it asks again to delete the
+    /// second pod (JobFinishing), whose deletion it has asked for but not
+    /// yet observed.
+    #[test]
+    fn each_pod_is_deleted_once() {
+        expect_clean(
+            JobParams {
+                parallelism: Some(0),
+                ..JobParams::default()
+            },
+            Start::T0,
+            &[
+                (0, Input::Parallelism(3)),
+                (0, Input::Succeed(0)),
+                (0, Input::Suspend(true)),
+            ],
+        );
+    }
+
+    /// `[precise-wake-up]` (ActiveDeadline): a work queue with
+    /// `activeDeadlineSeconds: 675` meets its success criteria
+    /// (SuccessCriteriaMet) while a pod someone deleted still terminates;
+    /// the machine still asks to be woken at the deadline, where it finds
+    /// nothing to do (FORMAT.md `wakeAt`: "a deadline of a Job that already
+    /// has SuccessCriteriaMet" is the example of a wrong wake-up).
+    #[test]
+    fn a_decided_job_waits_for_no_deadline() {
+        expect_clean(
+            JobParams {
+                parallelism: Some(3),
+                active_deadline_seconds: Some(675),
+                ..JobParams::default()
+            },
+            Start::T0,
+            &[
+                (0, Input::Succeed(0)),
+                (0, Input::Terminate(2)),
+                (0, Input::Succeed(0)),
+            ],
+        );
+    }
+
+    /// `[precise-wake-up:pending]` (ActiveDeadline): a suspended Indexed
+    /// Job with `activeDeadlineSeconds: 1` is resumed while creations are
+    /// held in flight; after a second (no-op) spec update the machine asks
+    /// for the deadline wake-up at 1 s, but a reconcile there does nothing
+    /// (it defers decisions until it has observed its own creation, as
+    /// upstream's expectations do). Either the wake-up or the deferral is
+    /// wrong: upstream checks `pastActiveDeadline` whatever the
+    /// expectations.
+    #[test]
+    fn a_deadline_wake_up_with_a_creation_in_flight_acts() {
+        expect_clean(
+            JobParams {
+                indexed: true,
+                completions: Some(1),
+                suspend: true,
+                active_deadline_seconds: Some(1),
+                ..JobParams::default()
+            },
+            Start::T0,
+            &[
+                (0, Input::Hold(true)),
+                (0, Input::Suspend(false)),
+                (0, Input::Suspend(false)),
+            ],
         );
     }
 }

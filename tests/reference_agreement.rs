@@ -6,8 +6,16 @@
 //! `restore_with_backoff` and `restore_reference`, must give identical
 //! actions, status and wake-up.
 //!
+//! The histories are those of `tests/invariants.rs` (a few start near
+//! either end of chrono's range), so every invariant of the harness is
+//! checked on the way too (precise wake-ups, each pod deleted at most once,
+//! the machine's writes pass its validation, no panic). The conformance
+//! cases check the same per-reconcile rules for both machines (see
+//! [`OwnRules`]).
+//!
 //! `JOB_PROPTEST_CASES` sets the number of histories (default 4000);
-//! `JOB_PROPTEST_STEPS` the maximum history length (default 60).
+//! `JOB_PROPTEST_STEPS` the maximum history length (default 60);
+//! `JOB_PROPTEST_SEED` the seed (see `common::seeds`).
 #![cfg(feature = "reference")]
 
 mod common;
@@ -15,13 +23,16 @@ mod common;
 #[allow(dead_code)]
 mod fixtures;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use common::harness::Harness;
+use common::harness::{self, Harness};
 use common::history::history;
-use job_controller::{BackoffRecord, JobController};
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use common::seeds::Seeds;
+use job_controller::api::JobStatus;
+use job_controller::{Action, BackoffRecord, JobController};
+use proptest::test_runner::TestRunner;
 use serde_yaml::Value as Y;
 
 fn env_or(name: &str, default: u64) -> u64 {
@@ -39,16 +50,20 @@ static COMPARED: AtomicU64 = AtomicU64::new(0);
 fn random_histories_agree_with_the_reference_model() {
     let cases = u32::try_from(env_or("JOB_PROPTEST_CASES", 4000)).unwrap_or(u32::MAX);
     let max_steps = usize::try_from(env_or("JOB_PROPTEST_STEPS", 60)).unwrap_or(60);
-    let mut runner = TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        max_shrink_iters: 100_000,
-        ..Config::default()
-    });
-    let result = runner.run(&history(max_steps), |((_params, job), steps, _)| {
-        let mut h = Harness::with_reference(job.0.clone()).map_err(TestCaseError::fail)?;
+    let seeds = Seeds::new(
+        Some("random_histories_agree_with_the_reference_model"),
+        "JOB_PROPTEST_CASES",
+        false,
+    );
+    let mut config = seeds.config(cases);
+    config.max_shrink_iters = 100_000;
+    config.max_global_rejects = cases.max(1024);
+    let mut runner = TestRunner::new(config);
+    let result = runner.run(&history(max_steps), |((_params, job), start, steps, _)| {
+        let mut h =
+            Harness::with_reference_at(job.0.clone(), start.at()).map_err(common::violation)?;
         for s in &steps {
-            h.step(s).map_err(TestCaseError::fail)?;
+            h.step(s).map_err(common::violation)?;
         }
         HISTORIES.fetch_add(1, Relaxed);
         STEPS.fetch_add(h.stats().steps, Relaxed);
@@ -62,7 +77,7 @@ fn random_histories_agree_with_the_reference_model() {
         COMPARED.load(Relaxed)
     );
     if let Err(e) = result {
-        panic!("{e}");
+        panic!("{e}\n{}", seeds.report().unwrap_or_default());
     }
 }
 
@@ -107,6 +122,66 @@ fn sync_cases() -> Vec<(String, Y)> {
     out
 }
 
+/// The harness's per-input rule groups, for a machine restored from a
+/// case: each status it writes validates against the one stored before,
+/// no pod is asked to be deleted twice, its wake-up is neither in the past
+/// nor idle. `JOB_INVARIANTS_SKIP` switches them off as in the harness.
+struct OwnRules<'a> {
+    written: JobStatus,
+    uids: &'a BTreeMap<String, String>,
+    deleted: BTreeSet<(String, String)>,
+    skip: Vec<String>,
+}
+
+impl<'a> OwnRules<'a> {
+    fn new(stored: JobStatus, uids: &'a BTreeMap<String, String>) -> OwnRules<'a> {
+        OwnRules {
+            written: stored,
+            uids,
+            deleted: BTreeSet::new(),
+            skip: std::env::var("JOB_INVARIANTS_SKIP")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::to_owned)
+                .collect(),
+        }
+    }
+
+    fn on(&self, id: &str) -> bool {
+        !self.skip.iter().any(|s| s == id)
+    }
+
+    fn check(
+        &mut self,
+        ctl: &JobController,
+        actions: &[Action],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), String> {
+        for action in actions {
+            match action {
+                Action::UpdateStatus(s) => {
+                    harness::check_own_write_validates(ctl.job(), &self.written, s, &self.skip)?;
+                    self.written = s.clone();
+                }
+                Action::DeletePod { name, .. } if self.on("delete-once") => {
+                    let uid = self.uids.get(name).map_or("?", String::as_str);
+                    harness::check_pod_deleted_at_most_once(&mut self.deleted, name, uid)?;
+                }
+                _ => {}
+            }
+        }
+        if self.on("wake-up-not-in-past") {
+            harness::check_wake_up_not_in_past(ctl, now)?;
+        }
+        // The machine's own creations and deletions are not observed here.
+        let pending = actions
+            .iter()
+            .any(|a| matches!(a, Action::CreatePod(_) | Action::DeletePod { .. }));
+        harness::check_precise_wake_up(ctl, now, pending, &self.skip)?;
+        Ok(())
+    }
+}
+
 /// One reconcile of a sync case's snapshot, through the machine and through
 /// the reference model; `Ok(None)` if the case cannot be set up (the
 /// conformance runner reports those).
@@ -137,6 +212,11 @@ fn compare_case(case: &Y) -> Result<Option<()>, String> {
         },
         None => BackoffRecord::default(),
     };
+    let uids: BTreeMap<String, String> = pods
+        .iter()
+        .map(|p| (p.metadata.name.clone(), p.metadata.uid.clone()))
+        .collect();
+    let stored = job.job().status.clone().unwrap_or_default();
     let a = JobController::restore_with_backoff(job.clone(), &pods, backoff, now);
     let b = JobController::restore_reference(job, &pods, backoff, now);
     let (mut a, mut b) = match (a, b) {
@@ -150,14 +230,20 @@ fn compare_case(case: &Y) -> Result<Option<()>, String> {
             ));
         }
     };
-    let drain = |c: &mut JobController| {
+    let mut rules_a = OwnRules::new(stored.clone(), &uids);
+    let mut rules_b = OwnRules::new(stored, &uids);
+    let drain = |c: &mut JobController, rules: &mut OwnRules<'_>, now, who: &str| {
         let mut v = Vec::new();
         while let Some(x) = c.poll_action() {
-            v.push(format!("{x:?}"));
+            v.push(x);
         }
-        v
+        rules
+            .check(c, &v, now)
+            .map_err(|e| format!("{who} at {now}: {e}"))?;
+        Ok::<_, String>(v.iter().map(|x| format!("{x:?}")).collect::<Vec<_>>())
     };
-    let (xa, xb) = (drain(&mut a), drain(&mut b));
+    let xa = drain(&mut a, &mut rules_a, now, "machine")?;
+    let xb = drain(&mut b, &mut rules_b, now, "reference")?;
     if xa != xb {
         return Err(format!(
             "actions differ:\n machine   {xa:?}\n reference {xb:?}"
@@ -188,7 +274,8 @@ fn compare_case(case: &Y) -> Result<Option<()>, String> {
     let later = now + chrono::Duration::hours(1);
     a.handle_timeout(later).map_err(|e| e.to_string())?;
     b.handle_timeout(later).map_err(|e| e.to_string())?;
-    let (xa, xb) = (drain(&mut a), drain(&mut b));
+    let xa = drain(&mut a, &mut rules_a, later, "machine")?;
+    let xb = drain(&mut b, &mut rules_b, later, "reference")?;
     if xa != xb || a.status() != b.status() || a.poll_timeout() != b.poll_timeout() {
         return Err(format!(
             "an hour later they differ:\n machine   {xa:?} {:?}\n reference {xb:?} {:?}",

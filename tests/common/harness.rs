@@ -9,6 +9,12 @@
 //! [`Harness::end_of_step`]. A violation is an `Err` with a description and
 //! the end of the trace.
 //!
+//! A history starts at [`t0`] or, for a few, near either end of chrono's
+//! range ([`Start`]). The harness's own time arithmetic saturates at that
+//! range (as the machine's deadline and TTL do), so a panic found near the
+//! ends is the machine's: a panic in the machine is caught and reported as
+//! a violation (`[no-panic]`) with the trace.
+//!
 //! Optionally a *shadow* machine is driven in lockstep with the same inputs
 //! and compared after every input: the reference model (`new_reference`,
 //! feature `reference`) from the start, or a machine rebuilt with
@@ -22,6 +28,7 @@
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use job_controller::api::Pod;
@@ -42,6 +49,109 @@ pub fn t0() -> DateTime<Utc> {
 
 /// Exit codes a failing container may report.
 pub const EXIT_CODES: [i32; 4] = [1, 2, 42, 137];
+
+/// Where a history's clock starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Start {
+    /// At [`t0`].
+    #[default]
+    T0,
+    /// This many seconds before `DateTime::<Utc>::MAX_UTC` (year 262143).
+    BeforeMax(u32),
+    /// This many seconds after `DateTime::<Utc>::MIN_UTC` (year -262143).
+    AfterMin(u32),
+}
+
+impl Start {
+    /// The instant.
+    pub fn at(self) -> DateTime<Utc> {
+        match self {
+            Start::T0 => t0(),
+            Start::BeforeMax(s) => sat_sub(DateTime::<Utc>::MAX_UTC, secs(i64::from(s))),
+            Start::AfterMin(s) => sat_add(DateTime::<Utc>::MIN_UTC, secs(i64::from(s))),
+        }
+    }
+
+    /// Whether it lies near an end of the range.
+    pub fn is_extreme(self) -> bool {
+        self != Start::T0
+    }
+}
+
+// ---- time arithmetic that never panics ----------------------------------------
+
+/// `s` seconds (saturating at `TimeDelta`'s range).
+pub fn secs(s: i64) -> Duration {
+    Duration::try_seconds(s).unwrap_or(if s < 0 { Duration::MIN } else { Duration::MAX })
+}
+
+/// `t + d`, saturating at chrono's range (an instant beyond
+/// `DateTime::<Utc>::MAX_UTC` is reached at `MAX_UTC`, as the machine
+/// clamps its deadline and TTL).
+pub fn sat_add(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    t.checked_add_signed(d).unwrap_or(if d < Duration::zero() {
+        DateTime::<Utc>::MIN_UTC
+    } else {
+        DateTime::<Utc>::MAX_UTC
+    })
+}
+
+/// `t - d`, saturating at chrono's range.
+pub fn sat_sub(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    t.checked_sub_signed(d).unwrap_or(if d < Duration::zero() {
+        DateTime::<Utc>::MAX_UTC
+    } else {
+        DateTime::<Utc>::MIN_UTC
+    })
+}
+
+/// Runs a machine call; a panic becomes a `[no-panic]` violation, with the
+/// panic's location, and without the default hook's report (shrinking
+/// would print one per attempt).
+fn guarded<T>(what: &str, f: impl FnOnce() -> T) -> Result<T, String> {
+    quiet_panics::install();
+    let was = quiet_panics::QUIET.with(|q| q.replace(true));
+    let r = catch_unwind(AssertUnwindSafe(f));
+    quiet_panics::QUIET.with(|q| q.set(was));
+    r.map_err(|payload| {
+        let msg = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".to_owned());
+        let at = quiet_panics::LOCATION
+            .with(|l| l.take())
+            .unwrap_or_else(|| "?".to_owned());
+        format!("[no-panic] the machine panicked in {what} at {at}: {msg}")
+    })
+}
+
+/// A panic hook that stays silent for panics inside [`guarded`] (on this
+/// thread) and keeps their location; others go to the previous hook.
+mod quiet_panics {
+    use std::cell::{Cell, RefCell};
+    use std::sync::Once;
+
+    thread_local! {
+        pub static QUIET: Cell<bool> = const { Cell::new(false) };
+        pub static LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+    }
+
+    pub fn install() {
+        static ONCE: Once = Once::new();
+        ONCE.call_once(|| {
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                if QUIET.try_with(Cell::get).unwrap_or(false) {
+                    let at = info.location().map(ToString::to_string);
+                    let _ = LOCATION.try_with(|l| *l.borrow_mut() = at);
+                } else {
+                    previous(info);
+                }
+            }));
+        });
+    }
+}
 
 // ---- Jobs -------------------------------------------------------------------
 
@@ -447,6 +557,11 @@ struct Checker {
     backoff: Backoff,
     last_written: JobStatus,
     delete_job: Option<DateTime<Utc>>,
+    /// (name, UID) of every pod the machine asked to delete.
+    deleted: BTreeSet<(String, String)>,
+    /// The hash of the machine's Job for [`validated`] (reset by a spec
+    /// change).
+    job_key: Option<u64>,
 }
 
 /// One Job's machine, its pods and a clock, with invariant checks.
@@ -454,6 +569,8 @@ struct Checker {
 pub struct Harness {
     primary: Machine,
     shadow: Option<Shadow>,
+    /// Where the clock started.
+    start: DateTime<Utc>,
     now: DateTime<Utc>,
     pods: BTreeMap<String, PodEntry>,
     gone: Vec<(String, Vec<Pod>)>,
@@ -484,19 +601,36 @@ impl Harness {
     /// Starts the machine for `job` at [`t0`] and carries out its first
     /// actions.
     pub fn new(job: ValidJob) -> Result<Harness, String> {
-        Harness::start(job, None)
+        Harness::new_at(job, t0())
+    }
+
+    /// [`Harness::new`], with the clock starting at `start`.
+    pub fn new_at(job: ValidJob, start: DateTime<Utc>) -> Result<Harness, String> {
+        Harness::start(job, start, None)
     }
 
     /// [`Harness::new`], with the reference model driven in lockstep.
     #[cfg(feature = "reference")]
     pub fn with_reference(job: ValidJob) -> Result<Harness, String> {
-        let reference = JobController::new_reference(job.clone(), t0());
-        Harness::start(job, Some(reference))
+        Harness::with_reference_at(job, t0())
     }
 
-    fn start(job: ValidJob, reference: Option<JobController>) -> Result<Harness, String> {
+    /// [`Harness::with_reference`], with the clock starting at `start`.
+    #[cfg(feature = "reference")]
+    pub fn with_reference_at(job: ValidJob, start: DateTime<Utc>) -> Result<Harness, String> {
+        let reference = guarded("JobController::new_reference", || {
+            JobController::new_reference(job.clone(), start)
+        })?;
+        Harness::start(job, start, Some(reference))
+    }
+
+    fn start(
+        job: ValidJob,
+        start: DateTime<Utc>,
+        reference: Option<JobController>,
+    ) -> Result<Harness, String> {
         let initial = job.job().status.clone().unwrap_or_default();
-        let ctl = JobController::new(job, t0());
+        let ctl = guarded("JobController::new", || JobController::new(job, start))?;
         let mut h = Harness {
             primary: Machine {
                 ctl,
@@ -510,7 +644,8 @@ impl Harness {
                 },
                 known: BTreeSet::new(),
             }),
-            now: t0(),
+            start,
+            now: start,
             pods: BTreeMap::new(),
             gone: Vec::new(),
             in_flight: Vec::new(),
@@ -549,6 +684,7 @@ impl Harness {
             &mut queue,
         )
         .map_err(|e| h.fail(e))?;
+        h.check_wake_up(&queue).map_err(|e| h.fail(e))?;
         while let Some(ev) = queue.pop_front() {
             h.deliver_one(ev, &mut queue).map_err(|e| h.fail(e))?;
         }
@@ -581,6 +717,11 @@ impl Harness {
         &self.primary.ctl
     }
 
+    /// The shadow machine, if one runs.
+    pub fn shadow_ctl(&self) -> Option<&JobController> {
+        self.shadow.as_ref().map(|s| &s.m.ctl)
+    }
+
     /// Every input and action, as `<secs>s <Debug>`.
     pub fn trace(&self) -> &[String] {
         &self.trace
@@ -591,9 +732,14 @@ impl Harness {
         self.stats
     }
 
-    /// Seconds since [`t0`].
+    /// Seconds since the start.
     pub fn now_secs(&self) -> i64 {
-        (self.now - t0()).num_seconds()
+        self.now.signed_duration_since(self.start).num_seconds()
+    }
+
+    /// The clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
     }
 
     /// Whether a shadow machine is running.
@@ -665,7 +811,7 @@ impl Harness {
     pub fn step(&mut self, step: &Step) -> Check {
         self.stats.steps += 1;
         match step.advance {
-            Advance::Secs(s) => self.now += Duration::seconds(i64::from(s)),
+            Advance::Secs(s) => self.now = sat_add(self.now, secs(i64::from(s))),
             Advance::ToTimeout => {
                 if let Some(t) = self.primary.ctl.poll_timeout() {
                     if t.at > self.now {
@@ -709,12 +855,12 @@ impl Harness {
         let mut entries: Vec<&PodEntry> = self.pods.values().collect();
         entries.sort_by_key(|e| e.observed);
         let pods: Vec<Pod> = entries.iter().map(|e| e.pod.clone()).collect();
-        let ctl = JobController::restore_with_backoff(
-            job,
-            &pods,
-            self.primary.ctl.backoff_record(),
-            self.now,
-        )
+        let backoff = self.primary.ctl.backoff_record();
+        let now = self.now;
+        let ctl = guarded("JobController::restore_with_backoff", || {
+            JobController::restore_with_backoff(job, &pods, backoff, now)
+        })
+        .map_err(|e| self.fail(e))?
         .map_err(|e| self.fail(format!("restore failed: {e}")))?;
         self.shadow = Some(Shadow {
             kind: ShadowKind::Restored,
@@ -739,7 +885,12 @@ impl Harness {
 
     fn fail(&self, what: String) -> String {
         let tail: Vec<&String> = self.trace.iter().rev().take(40).collect();
-        let mut text = format!("{what}\n--- at {}s; trace tail:\n", self.now_secs());
+        let mut text = format!(
+            "{what}\n--- at {}s ({}; the history started at {}); trace tail:\n",
+            self.now_secs(),
+            self.now,
+            self.start
+        );
         for line in tail.into_iter().rev() {
             text.push_str(line);
             text.push('\n');
@@ -937,7 +1088,11 @@ impl Harness {
         // alike are then told apart by age, not by their generated names,
         // which a restored machine chooses differently.
         pod.metadata.creation_timestamp = Some(
-            self.now + Duration::milliseconds(i64::try_from(self.created % 1000).unwrap_or(0)),
+            self.now
+                .checked_add_signed(Duration::milliseconds(
+                    i64::try_from(self.created % 1000).unwrap_or(0),
+                ))
+                .unwrap_or(self.now),
         );
         pod.status = Some(PodStatus {
             phase: Some(PodPhase::Pending),
@@ -976,7 +1131,12 @@ impl Harness {
     /// wrote; counters never decrease; a finished Job stays as it is;
     /// conditions well formed; counts and indexes in range; the uncounted
     /// lists are empty again; the wake-up is not in the past and comes no
-    /// later than the deadline or TTL; the deadline is enforced.
+    /// later than the deadline or TTL; the deadline is enforced. And the
+    /// rule groups of their own functions: [`check_precise_wake_up`] and
+    /// [`check_wake_up_not_in_past`] (after every input, also for a
+    /// restored shadow), [`check_pod_deleted_at_most_once`] and
+    /// [`check_own_write_validates`] (per action), and `[no-panic]` (every
+    /// machine call goes through `guarded`).
     fn deliver_one(&mut self, ev: Event, queue: &mut VecDeque<Event>) -> Check {
         self.stats.inputs += 1;
         let now = self.now;
@@ -1041,6 +1201,9 @@ impl Harness {
         // The primary.
         apply_event(&mut self.primary, &ev, now, &BTreeMap::new(), false)
             .map_err(|e| format!("machine error on {label}: {e}"))?;
+        if matches!(ev, Event::Spec(_)) {
+            self.checker.job_key = None;
+        }
         if let Event::Observe(p) = &ev {
             if let Some(e) = self.pods.get_mut(&p.metadata.name) {
                 if e.pod.metadata.uid == p.metadata.uid {
@@ -1121,10 +1284,35 @@ impl Harness {
             queue,
         )?;
         if reconciles {
-            self.after_input(&pre_status, pre_finished, satisfied)
-        } else {
-            Ok(())
+            self.after_input(&pre_status, pre_finished, satisfied)?;
         }
+        self.check_wake_up(queue)
+    }
+
+    /// The wake-up rules after a machine input (FORMAT.md `wakeAt`);
+    /// `queue`: the observations still to deliver at this instant.
+    fn check_wake_up(&self, queue: &VecDeque<Event>) -> Check {
+        let now = self.now;
+        if !self.skip("wake-up-not-in-past") {
+            check_wake_up_not_in_past(&self.primary.ctl, now)?;
+        }
+        let pending = !self.in_flight.is_empty() || !queue.is_empty();
+        check_precise_wake_up(&self.primary.ctl, now, pending, &self.skip)?;
+        // A restored machine's wake-ups are not compared with the
+        // primary's (the reference model's are: they are equal); where they
+        // differ, the restored one is checked too.
+        if let Some(s) = self.shadow.as_ref().filter(|s| {
+            s.kind == ShadowKind::Restored
+                && s.m.ctl.poll_timeout() != self.primary.ctl.poll_timeout()
+        }) {
+            if !self.skip("wake-up-not-in-past") {
+                check_wake_up_not_in_past(&s.m.ctl, now)
+                    .map_err(|e| format!("restored machine: {e}"))?;
+            }
+            check_precise_wake_up(&s.m.ctl, now, pending, &self.skip)
+                .map_err(|e| format!("restored machine: {e}"))?;
+        }
+        Ok(())
     }
 
     /// Checks and carries out the actions of one input.
@@ -1192,7 +1380,7 @@ impl Harness {
                     if let Some(ads) = job.active_deadline_seconds() {
                         let start = pre_status.start_time.unwrap_or(now);
                         ensure!(
-                            now < start + Duration::seconds(ads),
+                            now < sat_add(start, secs(ads)),
                             "CreatePod {name} after the deadline (start {start}, {ads}s)"
                         );
                     }
@@ -1235,9 +1423,9 @@ impl Harness {
                                 .max_by_key(|q| (absolute_failures(q), finish_time(q)));
                             if let Some(q) = latest {
                                 let n = u32::try_from(absolute_failures(q) + 1).unwrap_or(u32::MAX);
-                                let until = finish_time(q) + delay(n);
+                                let until = sat_add(finish_time(q), delay(n));
                                 self.stats.backoff_checked += 1;
-                                if now < until + Duration::seconds(1) {
+                                if now < sat_add(until, Duration::seconds(1)) {
                                     self.stats.backoff_tight += 1;
                                 }
                                 ensure!(
@@ -1256,9 +1444,9 @@ impl Harness {
                     // Global backoff.
                     if job.backoff_limit_per_index().is_none() {
                         if let Some(last) = backoff.last {
-                            let until = last + delay(backoff.failures);
+                            let until = sat_add(last, delay(backoff.failures));
                             self.stats.backoff_checked += 1;
-                            if now < until + Duration::seconds(1) {
+                            if now < sat_add(until, Duration::seconds(1)) {
                                 self.stats.backoff_tight += 1;
                             }
                             ensure!(
@@ -1280,6 +1468,13 @@ impl Harness {
                     let Some(e) = self.pods.get_mut(&name) else {
                         return Err(format!("DeletePod {name}: no such pod"));
                     };
+                    if !self.skip.iter().any(|x| x == "delete-once") {
+                        check_pod_deleted_at_most_once(
+                            &mut self.checker.deleted,
+                            &name,
+                            &e.pod.metadata.uid,
+                        )?;
+                    }
                     ensure!(
                         e.view.as_ref().is_some_and(is_active),
                         "DeletePod {name} ({reason:?}) of a pod that is not active as the machine saw it"
@@ -1337,6 +1532,11 @@ impl Harness {
                 }
                 Action::UpdateStatus(s) => {
                     ensure!(!pre_finished, "UpdateStatus after the Job finished");
+                    let job_key = *self
+                        .checker
+                        .job_key
+                        .get_or_insert_with(|| validated::job_hash(job.job()));
+                    validated::check(job_key, &job, &self.checker.last_written, &s, &self.skip)?;
                     self.checker.last_written = s;
                 }
                 Action::DeleteJob { .. } => {
@@ -1349,7 +1549,7 @@ impl Harness {
                     ensure!(ttl.is_some(), "DeleteJob without ttlSecondsAfterFinished");
                     let finish = finish_condition_time(&post).unwrap_or(now);
                     ensure!(
-                        now >= finish + Duration::seconds(i64::from(ttl.unwrap_or(0))),
+                        now >= sat_add(finish, secs(i64::from(ttl.unwrap_or(0)))),
                         "DeleteJob before the TTL expired"
                     );
                     self.checker.delete_job = Some(now);
@@ -1515,10 +1715,10 @@ impl Harness {
                 if let Some(start) = post.start_time {
                     let pre_start = pre.start_time.unwrap_or(start);
                     ensure!(
-                        !satisfied || now < pre_start + Duration::seconds(ads),
+                        !satisfied || now < sat_add(pre_start, secs(ads)),
                         "deadline passed (start {pre_start}, {ads}s) and the Job goes on"
                     );
-                    let deadline = start + Duration::seconds(ads);
+                    let deadline = sat_add(start, secs(ads));
                     ensure!(
                         !satisfied || wake.is_some_and(|t| t.at <= deadline),
                         "no wake-up by the deadline {deadline}: {wake:?}"
@@ -1532,7 +1732,7 @@ impl Harness {
                 Some(ttl) if self.checker.delete_job.is_none() => {
                     let finish = finish_condition_time(&post).unwrap_or(now);
                     Some((
-                        finish + Duration::seconds(i64::from(ttl)),
+                        sat_add(finish, secs(i64::from(ttl))),
                         TimeoutReason::TtlAfterFinished,
                     ))
                 }
@@ -1666,7 +1866,7 @@ impl Harness {
     pub fn fingerprint(&self) -> String {
         use std::fmt::Write;
         let now = self.now;
-        let rel = |t: Option<DateTime<Utc>>| t.map(|t| (t - now).num_seconds());
+        let rel = |t: Option<DateTime<Utc>>| t.map(|t| t.signed_duration_since(now).num_seconds());
         let s = self.primary.ctl.status();
         let mut out = String::new();
         let _ = write!(
@@ -1710,7 +1910,7 @@ impl Harness {
                 pod_index(p),
                 rel(p.metadata.creation_timestamp),
                 if finished(p) {
-                    Some((finish_time(p) - now).num_seconds())
+                    Some(finish_time(p).signed_duration_since(now).num_seconds())
                 } else {
                     None
                 }
@@ -1722,7 +1922,7 @@ impl Harness {
             self.primary
                 .ctl
                 .poll_timeout()
-                .map(|t| ((t.at - now).num_seconds(), t.reason))
+                .map(|t| (t.at.signed_duration_since(now).num_seconds(), t.reason))
         );
         let b = self.primary.ctl.backoff_record();
         let _ = write!(
@@ -1746,31 +1946,307 @@ fn apply_event(
     shadow: bool,
 ) -> Result<(), String> {
     let tr = |n: &str| rename.get(n).cloned().unwrap_or_else(|| n.to_owned());
-    let r = match ev {
-        Event::Observe(p) => {
-            let mut p = p.clone();
-            p.metadata.name = tr(&p.metadata.name);
-            m.ctl.handle_pod(now, PodEvent::Observed(&p))
-        }
-        Event::Notify(_) => unreachable!("resolved before delivery"),
-        Event::Gone(n) => m.ctl.handle_pod(now, PodEvent::Gone { name: &tr(n) }),
-        Event::CreateFailed(n, _) => m.ctl.handle_create_failed(now, &tr(n)),
-        Event::Spec(change) => {
-            let mut job = m.ctl.job().job().clone();
-            match change {
-                SpecChange::Suspend(s) => job.spec.suspend = Some(*s),
-                SpecChange::Parallelism(p) => job.spec.parallelism = Some(*p),
-            }
-            match m.ctl.job().update(job) {
-                Ok(valid) => m.ctl.handle_spec_change(now, valid),
-                Err(e) => return Err(format!("spec change {change:?} rejected: {e:?}")),
-            }
-        }
-        Event::Timeout => m.ctl.handle_timeout(now),
-        Event::RestoreTick if shadow => Ok(()),
-        Event::RestoreTick => m.ctl.handle_timeout(now),
+    let what = match ev {
+        Event::Observe(_) | Event::Gone(_) => "handle_pod",
+        Event::CreateFailed(..) => "handle_create_failed",
+        Event::Spec(_) => "handle_spec_change",
+        _ => "handle_timeout",
     };
-    r.map_err(|e| e.to_string())
+    guarded(what, || {
+        let r = match ev {
+            Event::Observe(p) => {
+                let mut p = p.clone();
+                p.metadata.name = tr(&p.metadata.name);
+                m.ctl.handle_pod(now, PodEvent::Observed(&p))
+            }
+            Event::Notify(_) => unreachable!("resolved before delivery"),
+            Event::Gone(n) => m.ctl.handle_pod(now, PodEvent::Gone { name: &tr(n) }),
+            Event::CreateFailed(n, _) => m.ctl.handle_create_failed(now, &tr(n)),
+            Event::Spec(change) => {
+                let mut job = m.ctl.job().job().clone();
+                match change {
+                    SpecChange::Suspend(s) => job.spec.suspend = Some(*s),
+                    SpecChange::Parallelism(p) => job.spec.parallelism = Some(*p),
+                }
+                match m.ctl.job().update(job) {
+                    Ok(valid) => m.ctl.handle_spec_change(now, valid),
+                    Err(e) => return Err(format!("spec change {change:?} rejected: {e:?}")),
+                }
+            }
+            Event::Timeout => m.ctl.handle_timeout(now),
+            Event::RestoreTick if shadow => Ok(()),
+            Event::RestoreTick => m.ctl.handle_timeout(now),
+        };
+        r.map_err(|e| e.to_string())
+    })?
+}
+
+// ---- rule groups checked after every machine input ----------------------------
+
+/// Wake-ups are never in the past: `poll_timeout().at` is not before the
+/// time of the last input (check `[wake-up-not-in-past]`; unlike
+/// `[past-timeout]` it covers finished Jobs and inputs without a reconcile).
+pub fn check_wake_up_not_in_past(ctl: &JobController, now: DateTime<Utc>) -> Check {
+    if let Some(t) = ctl.poll_timeout() {
+        ensure!(
+            t.at >= now,
+            "[wake-up-not-in-past] poll_timeout {} ({:?}) is before the last input at {now}",
+            t.at,
+            t.reason
+        );
+    }
+    Ok(())
+}
+
+/// Precise wake-ups (FORMAT.md `wakeAt`: "the earliest instant at which a
+/// reconcile has something to do … a wake-up that would find nothing to do
+/// is wrong"): `handle_timeout(poll_timeout().at)`, on a clone of the
+/// machine, asks for at least one action or changes the status (check
+/// `[precise-wake-up]`). A wake-up in the past is left to
+/// [`check_wake_up_not_in_past`].
+///
+/// `pending`: the machine's own creations or deletions are not all observed
+/// yet (held in flight, or observations still queued at this instant): a
+/// violation then reads `[precise-wake-up:pending]`, a class of its own
+/// (the machine defers decisions until it has seen its own writes, as
+/// upstream's expectations do, so a wake-up due before that finds nothing
+/// to do).
+///
+/// In `skip` (`JOB_INVARIANTS_SKIP`), `precise-wake-up` switches the check
+/// off, `precise-wake-up:pending` that class, `precise-wake-up:<reason>`
+/// the wake-ups of one reason (`Backoff`, `ActiveDeadline`,
+/// `TtlAfterFinished`).
+pub fn check_precise_wake_up(
+    ctl: &JobController,
+    now: DateTime<Utc>,
+    pending: bool,
+    skip: &[String],
+) -> Check {
+    let id = if pending {
+        "precise-wake-up:pending"
+    } else {
+        "precise-wake-up"
+    };
+    let Some(t) = ctl.poll_timeout() else {
+        return Ok(());
+    };
+    if t.at < now || skip.iter().any(|s| s == "precise-wake-up") {
+        return Ok(());
+    }
+    // (A class switched off still costs its probe: run times stay
+    // comparable.)
+    let reason = format!("precise-wake-up:{:?}", t.reason);
+    let skipped = skip.iter().any(|s| s == id || *s == reason);
+    let mut probe = ctl.clone();
+    let r = guarded("handle_timeout at the machine's own wake-up", || {
+        probe.handle_timeout(t.at)
+    })?;
+    if let Err(e) = r {
+        ensure!(
+            skipped,
+            "[{id}] handle_timeout at the machine's own wake-up {} ({:?}) fails: {e}",
+            t.at,
+            t.reason
+        );
+        return Ok(());
+    }
+    let mut actions = 0usize;
+    while probe.poll_action().is_some() {
+        actions += 1;
+    }
+    ensure!(
+        skipped || actions > 0 || probe.status() != ctl.status(),
+        "[{id}] the wake-up at {} ({:?}, {}s after the last input at {now}) finds nothing to do: \
+         handle_timeout there asks for no action and changes no status; it then asks for {:?}",
+        t.at,
+        t.reason,
+        t.at.signed_duration_since(now).num_seconds(),
+        probe.poll_timeout()
+    );
+    Ok(())
+}
+
+/// Each pod is asked to be deleted at most once: a `DeletePod` for the same
+/// pod (same name and UID: a pod re-created under a name is another pod)
+/// never comes twice in a history (check `[delete-once]`).
+pub fn check_pod_deleted_at_most_once(
+    deleted: &mut BTreeSet<(String, String)>,
+    name: &str,
+    uid: &str,
+) -> Check {
+    ensure!(
+        deleted.insert((name.to_owned(), uid.to_owned())),
+        "[delete-once] DeletePod {name} (uid {uid}) asked for a second time"
+    );
+    Ok(())
+}
+
+/// The machine's own writes pass its own validation: each `UpdateStatus`,
+/// as the status subresource would receive it (the Job with the new
+/// status, against the stored Job carrying the status written before),
+/// passes `validation::validate_status_update` (check
+/// `[own-writes-validate]`; in `skip`, `own-writes-validate` switches it
+/// off, `own-writes-validate:<field>` ignores the errors on that field,
+/// e.g. `own-writes-validate:status.startTime`).
+pub fn check_own_write_validates(
+    job: &ValidJob,
+    old: &JobStatus,
+    new: &JobStatus,
+    skip: &[String],
+) -> Check {
+    validated::check(validated::job_hash(job.job()), job, old, new, skip)
+}
+
+/// [`check_own_write_validates`] with the hash of the Job
+/// ([`validated::job_hash`]) at hand.
+fn check_own_write_validates_keyed(
+    job_key: u64,
+    job: &ValidJob,
+    old: &JobStatus,
+    new: &JobStatus,
+    skip: &[String],
+) -> Check {
+    const ID: &str = "own-writes-validate";
+    if skip.iter().any(|s| s == ID) {
+        return Ok(());
+    }
+    // The same writes recur across histories (and, in the exhaustive
+    // search, across paths): a write that passed once for this Job passes
+    // again (validation costs several times the key in a debug build).
+    let key = validated::key(job_key, old, new);
+    if validated::passed(key) {
+        return Ok(());
+    }
+    let mut old_job = job.job().clone();
+    old_job.status = Some(old.clone());
+    let mut new_job = job.job().clone();
+    new_job.status = Some(new.clone());
+    let r = guarded("validation::validate_status_update", || {
+        job_controller::validation::validate_status_update(&new_job, &old_job)
+    })?;
+    if let Err(errs) = r {
+        let skipped = |field: &str| {
+            skip.iter()
+                .any(|s| s.strip_prefix(ID).and_then(|f| f.strip_prefix(':')) == Some(field))
+        };
+        if errs.errors.iter().all(|e| skipped(&e.field)) {
+            return Ok(());
+        }
+        return Err(format!(
+            "[{ID}] the status the machine writes fails validate_status_update: {errs}\n old {old:?}\n new {new:?}"
+        ));
+    }
+    validated::remember(key);
+    Ok(())
+}
+
+/// Status writes that passed validation, by a 64-bit hash of the Job (as
+/// stored, status aside) and both statuses; per thread.
+mod validated {
+    use std::cell::RefCell;
+    use std::collections::HashSet;
+    use std::hash::{DefaultHasher, Hash, Hasher};
+
+    use job_controller::ValidJob;
+    use job_controller::api::{Job, JobCondition, JobStatus, UncountedTerminatedPods};
+
+    use super::Check;
+
+    thread_local! {
+        static PASSED: RefCell<HashSet<u64>> = RefCell::new(HashSet::new());
+    }
+
+    /// The check, with the Job's hash.
+    pub fn check(
+        job_key: u64,
+        job: &ValidJob,
+        old: &JobStatus,
+        new: &JobStatus,
+        skip: &[String],
+    ) -> Check {
+        super::check_own_write_validates_keyed(job_key, job, old, new, skip)
+    }
+
+    /// A hash of everything in the Job (its `Debug` text).
+    pub fn job_hash(job: &Job) -> u64 {
+        let mut h = DefaultHasher::new();
+        format!("{job:?}").hash(&mut h);
+        h.finish()
+    }
+
+    /// Every field, so that a field added to the status changes the key
+    /// (the destructuring stops compiling).
+    fn status_hash(s: &JobStatus, h: &mut DefaultHasher) {
+        let JobStatus {
+            conditions,
+            start_time,
+            completion_time,
+            active,
+            succeeded,
+            failed,
+            terminating,
+            completed_indexes,
+            failed_indexes,
+            uncounted_terminated_pods,
+            ready,
+        } = s;
+        conditions.len().hash(h);
+        for c in conditions {
+            let JobCondition {
+                type_,
+                status,
+                last_probe_time,
+                last_transition_time,
+                reason,
+                message,
+            } = c;
+            (
+                type_,
+                status,
+                last_probe_time,
+                last_transition_time,
+                reason,
+                message,
+            )
+                .hash(h);
+        }
+        (
+            start_time,
+            completion_time,
+            active,
+            succeeded,
+            failed,
+            terminating,
+        )
+            .hash(h);
+        (completed_indexes, failed_indexes, ready).hash(h);
+        match uncounted_terminated_pods {
+            None => 0u8.hash(h),
+            Some(UncountedTerminatedPods { succeeded, failed }) => (1u8, succeeded, failed).hash(h),
+        }
+    }
+
+    pub fn key(job_key: u64, old: &JobStatus, new: &JobStatus) -> u64 {
+        let mut h = DefaultHasher::new();
+        job_key.hash(&mut h);
+        status_hash(old, &mut h);
+        status_hash(new, &mut h);
+        h.finish()
+    }
+
+    pub fn passed(key: u64) -> bool {
+        PASSED.with(|p| p.borrow().contains(&key))
+    }
+
+    pub fn remember(key: u64) {
+        PASSED.with(|p| {
+            let mut p = p.borrow_mut();
+            if p.len() >= 1 << 20 {
+                p.clear();
+            }
+            p.insert(key);
+        });
+    }
 }
 
 fn compare_actions(
@@ -2042,7 +2518,10 @@ fn finish_time(p: &Pod) -> DateTime<Utc> {
         return t;
     }
     if let Some(d) = p.metadata.deletion_timestamp {
-        return d - Duration::seconds(p.metadata.deletion_grace_period_seconds.unwrap_or(0));
+        return sat_sub(
+            d,
+            secs(p.metadata.deletion_grace_period_seconds.unwrap_or(0)),
+        );
     }
     p.metadata
         .creation_timestamp
@@ -2274,12 +2753,35 @@ pub fn decode_job(b: &mut Bytes<'_>) -> JobParams {
     p
 }
 
-/// Decodes one step.
-pub fn decode_step(b: &mut Bytes<'_>) -> Step {
+/// Decodes where the clock starts from the Job's flag byte (bits 3 to 7,
+/// unused by the Job): `11111` near `MAX_UTC`, `01111` near `MIN_UTC`
+/// (one more byte: seconds, minutes or hours away), anything else
+/// [`Start::T0`]. (Inputs decoded before this was added keep their
+/// meaning unless those bits read `11111` or `01111`.)
+pub fn decode_start(flags: u8, b: &mut Bytes<'_>) -> Start {
+    let far = match flags >> 3 {
+        0b11111 => Start::BeforeMax as fn(u32) -> Start,
+        0b01111 => Start::AfterMin,
+        _ => return Start::T0,
+    };
+    let o = b.byte();
+    let n = u32::from(o / 3);
+    far(match o % 3 {
+        0 => n,
+        1 => n * 60,
+        _ => n * 3600,
+    })
+}
+
+/// Decodes one step (`far`: the history starts near an end of the range,
+/// and big clock jumps run up against it).
+pub fn decode_step(b: &mut Bytes<'_>, far: bool) -> Step {
     let a = b.byte();
     let advance = match a % 8 {
         0..=2 => Advance::Secs(0),
         3 => Advance::Secs(1 + u32::from(a / 8) % 15),
+        5 if far && a >= 0xf8 => Advance::Secs(u32::MAX),
+        5 if far => Advance::Secs(u32::from(b.byte()) * 3600),
         4 | 5 => Advance::Secs(u32::from(b.byte()) * 3),
         _ => Advance::ToTimeout,
     };
@@ -2314,22 +2816,43 @@ pub fn decode_step(b: &mut Bytes<'_>) -> Step {
     Step { advance, input }
 }
 
-/// Decodes a Job and up to `max_steps` steps; `None` if the Job does not
-/// validate.
-pub fn decode(data: &[u8], max_steps: usize) -> Option<(JobParams, ValidJob, Vec<Step>)> {
+/// A decoded fuzz input.
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    /// The Job's parameters.
+    pub params: JobParams,
+    /// Where the clock starts.
+    pub start: Start,
+    /// The Job, admitted.
+    pub job: ValidJob,
+    /// The history.
+    pub steps: Vec<Step>,
+}
+
+/// Decodes a Job, where its clock starts and up to `max_steps` steps;
+/// `None` if the Job does not validate.
+pub fn decode(data: &[u8], max_steps: usize) -> Option<Decoded> {
     let mut b = Bytes::new(data);
+    let flags = b.data.first().copied().unwrap_or(0);
     let params = decode_job(&mut b);
+    let start = decode_start(flags, &mut b);
     let job = params.admit().ok()?;
     let mut steps = Vec::new();
     while !b.is_empty() && steps.len() < max_steps {
-        steps.push(decode_step(&mut b));
+        steps.push(decode_step(&mut b, start.is_extreme()));
     }
-    Some((params, job, steps))
+    Some(Decoded {
+        params,
+        start,
+        job,
+        steps,
+    })
 }
 
-/// Runs a history on a fresh harness: `Err` on the first violation.
-pub fn run_history(job: &ValidJob, steps: &[Step]) -> Result<Harness, String> {
-    let mut h = Harness::new(job.clone())?;
+/// Runs a history on a fresh harness from `start`: `Err` on the first
+/// violation.
+pub fn run_history(job: &ValidJob, start: Start, steps: &[Step]) -> Result<Harness, String> {
+    let mut h = Harness::new_at(job.clone(), start.at())?;
     for s in steps {
         h.step(s)?;
     }

@@ -18,7 +18,9 @@ use proptest::option;
 use proptest::prelude::*;
 use proptest::sample::subsequence;
 
-pub use super::harness::{Advance, EXIT_CODES, Input, JobParams, Rule, RuleOn, Step, SuccessRule};
+pub use super::harness::{
+    Advance, EXIT_CODES, Input, JobParams, Rule, RuleOn, Start, Step, SuccessRule,
+};
 
 /// A pod failure policy rule over the exit codes the histories produce.
 pub fn rule(per_index: bool) -> impl Strategy<Value = Rule> {
@@ -214,8 +216,49 @@ pub fn steps(max_len: usize) -> impl Strategy<Value = Vec<Step>> {
     vec(step(), 0..=max_len)
 }
 
-/// A Job, a history for it and a step at which to restore (for the
-/// restore-equivalence check; `None`: never).
-pub fn history(max_len: usize) -> impl Strategy<Value = ((JobParams, Admitted), Vec<Step>, usize)> {
-    (valid_job(), steps(max_len), any::<usize>())
+/// Where the clock starts: mostly [`t0`](super::harness::t0); about one
+/// history in 16 within seconds, minutes or days of either end of chrono's
+/// range (year 262143 or -262143).
+pub fn start() -> impl Strategy<Value = Start> {
+    let offset = || prop_oneof![0..=120u32, 120..=3_600u32, 3_600..=5 * 86_400u32];
+    prop_oneof![
+        30 => Just(Start::T0),
+        1 => offset().prop_map(Start::BeforeMax),
+        1 => offset().prop_map(Start::AfterMin),
+    ]
+}
+
+/// How the clock moves in a history that starts near an end of the range:
+/// as usual, or by hours to days, or as far as it goes (the harness
+/// saturates at `MAX_UTC`), so the clock runs up against the end.
+pub fn far_advance() -> impl Strategy<Value = Advance> {
+    prop_oneof![
+        6 => advance(),
+        2 => (3_600..=400_000u32).prop_map(Advance::Secs),
+        1 => Just(Advance::Secs(u32::MAX)),
+    ]
+}
+
+/// A history of up to `max_len` steps from `start`.
+pub fn steps_from(start: Start, max_len: usize) -> BoxedStrategy<Vec<Step>> {
+    if start.is_extreme() {
+        let step = (far_advance(), input()).prop_map(|(advance, input)| Step { advance, input });
+        vec(step, 0..=max_len).boxed()
+    } else {
+        steps(max_len).boxed()
+    }
+}
+
+/// A Job, where its clock starts, a history for it and a step at which to
+/// restore (for the restore-equivalence check; taken modulo the length
+/// plus one, which means never).
+pub fn history(
+    max_len: usize,
+) -> impl Strategy<Value = ((JobParams, Admitted), Start, Vec<Step>, usize)> {
+    (
+        valid_job(),
+        start().prop_flat_map(move |s| (Just(s), steps_from(s, max_len))),
+        any::<usize>(),
+    )
+        .prop_map(|(job, (start, steps), restore)| (job, start, steps, restore))
 }
