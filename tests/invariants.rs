@@ -364,14 +364,15 @@ mod reproducers {
     }
 }
 
-// ---- open findings of the rule groups added with the seeded runs -------------
+// ---- findings of the rule groups added with the seeded runs ------------------
 //
-// Each history below is the shrunk failure of one rule group (see the
-// check's id in brackets); they fail until the machine (or, for the first,
-// the validation) is fixed. Run them with
-// `cargo test --all-features --test invariants open_findings`.
+// Each history below is the shrunk failure of one rule group (the check's
+// id in brackets), kept as a regression test: each failed on the main of
+// 2026-11-29 and passes since the fix named in its doc (the issue "Exact
+// under every history"). Run them with
+// `cargo test --all-features --test invariants exact_histories`.
 
-mod open_findings {
+mod exact_histories {
     use super::common::harness::{Advance, Input, JobParams, Start, Step, run_history};
 
     /// Runs `steps` (seconds to advance, input) from `start`; panics with
@@ -394,7 +395,8 @@ mod open_findings {
     /// new startTime (upstream resets it so the deadline counts from the
     /// resume) and `validate_status_update` rejects the write ("field is
     /// immutable for unsuspended job once set"): the validation's false
-    /// rejection.
+    /// rejection. Fixed in `validation/status.rs` (upstream's
+    /// `RejectStartTimeUpdateForUnsuspendedJob` is off on a resume).
     #[test]
     fn a_resume_writes_a_start_time_validation_accepts() {
         expect_clean(
@@ -408,6 +410,8 @@ mod open_findings {
     /// for the failure backoff the machine writes `active: 0` (upstream's
     /// quirk) but keeps counting the ready pod, `ready: 1 > active: 0`,
     /// which validation rejects ("cannot set more ready pods than active").
+    /// Fixed: the API server refuses that write upstream, so the machine
+    /// models the refusal (`sync.rs`, `rejected_by_api_server`).
     #[test]
     fn a_backoff_writes_no_more_ready_than_active_pods() {
         expect_clean(
@@ -436,6 +440,7 @@ mod open_findings {
     /// `[no-panic]`: a Job created at `DateTime::<Utc>::MAX_UTC` whose pod
     /// fails: the backoff wake-up `now + remaining` overflows
     /// (src/controller/sync.rs, "`DateTime + TimeDelta` overflowed").
+    /// Fixed: saturating time (`src/time.rs`); no wake-up past the end.
     #[test]
     fn a_failure_at_the_end_of_time_does_not_panic() {
         expect_clean(
@@ -456,7 +461,8 @@ mod open_findings {
     /// machine deletes both running pods (Suspended) and decides success;
     /// when the first deletion is observed it asks again to delete the
     /// second pod (JobFinishing), whose deletion it has asked for but not
-    /// yet observed.
+    /// yet observed. Fixed: a pod whose `DeletePod` is out is not asked
+    /// again (`SyncInput::delete_requested`).
     #[test]
     fn each_pod_is_deleted_once() {
         expect_clean(
@@ -478,7 +484,8 @@ mod open_findings {
     /// (SuccessCriteriaMet) while a pod someone deleted still terminates;
     /// the machine still asks to be woken at the deadline, where it finds
     /// nothing to do (FORMAT.md `wakeAt`: "a deadline of a Job that already
-    /// has SuccessCriteriaMet" is the example of a wrong wake-up).
+    /// has SuccessCriteriaMet" is the example of a wrong wake-up). Fixed:
+    /// wake-ups are planned after the reconcile (`plan_wake_ups`).
     #[test]
     fn a_decided_job_waits_for_no_deadline() {
         expect_clean(
@@ -503,7 +510,9 @@ mod open_findings {
     /// (it defers decisions until it has observed its own creation, as
     /// upstream's expectations do). Either the wake-up or the deferral is
     /// wrong: upstream checks `pastActiveDeadline` whatever the
-    /// expectations.
+    /// expectations. Fixed: the deadline wake-up is asked only when a
+    /// reconcile there has work (`deadline_has_work`); the observation of
+    /// the creation reconciles anyway.
     #[test]
     fn a_deadline_wake_up_with_a_creation_in_flight_acts() {
         expect_clean(

@@ -123,9 +123,14 @@ fn sync_cases() -> Vec<(String, Y)> {
 }
 
 /// The harness's per-input rule groups, for a machine restored from a
-/// case: each status it writes validates against the one stored before,
-/// no pod is asked to be deleted twice, its wake-up is neither in the past
-/// nor idle. `JOB_INVARIANTS_SKIP` switches them off as in the harness.
+/// case: no pod is asked to be deleted twice, its wake-up is neither in the
+/// past nor idle. `JOB_INVARIANTS_SKIP` switches them off as in the harness.
+///
+/// Not `[own-writes-validate]`: that rule is about the states a Job reaches,
+/// and upstream's table tests start from states no cluster holds (a
+/// suspended Job whose four pods all succeeded and that has no `startTime`:
+/// upstream completes it — as the case expects — with a status the API
+/// server would refuse). The random histories check it.
 struct OwnRules<'a> {
     written: JobStatus,
     uids: &'a BTreeMap<String, String>,
@@ -160,7 +165,6 @@ impl<'a> OwnRules<'a> {
         for action in actions {
             match action {
                 Action::UpdateStatus(s) => {
-                    harness::check_own_write_validates(ctl.job(), &self.written, s, &self.skip)?;
                     self.written = s.clone();
                 }
                 Action::DeletePod { name, .. } if self.on("delete-once") => {

@@ -114,6 +114,9 @@ struct Ctx<'a> {
     backoff_held: bool,
     /// Upstream `suspendCondChanged`: the Suspended condition changed.
     suspend_changed: bool,
+    /// The API server refused this sync's status write (see
+    /// `rejected_by_api_server`): nothing after it happened.
+    write_rejected: bool,
     out: SyncOutput,
 }
 
@@ -210,6 +213,7 @@ pub(crate) fn sync_job(input: &SyncInput<'_>) -> SyncOutput {
         decided: false,
         backoff_held: false,
         suspend_changed: false,
+        write_rejected: false,
         out: SyncOutput {
             names_issued: input.names_issued,
             ..SyncOutput::default()
@@ -319,10 +323,18 @@ fn plan_wake_ups(ctx: &mut Ctx<'_>) {
     if ctx.backoff_held {
         // The hold was decided with this sync's record, but the next sync
         // starts from the stored one, which is this sync's record only if
-        // the status was flushed (upstream `flushUncountedAndRemoveFinalizers`).
-        let stored = ctx.out.backoff.unwrap_or(input.backoff);
-        let wait = stored.remaining(now).max(backoff::MIN_REQUEUE);
-        ctx.out.backoff_wake = Some(time::after(now, wait));
+        // the status was flushed (upstream `flushUncountedAndRemoveFinalizers`)
+        // — or if the write was refused, when the same pods count as new
+        // again and make the same record.
+        let next = if ctx.write_rejected {
+            ctx.new_backoff
+        } else {
+            ctx.out.backoff.unwrap_or(input.backoff)
+        };
+        let wait = next.remaining(now).max(backoff::MIN_REQUEUE);
+        // A backoff that runs out past the end of time never does: no
+        // wake-up (one at the end of time would find it still running).
+        ctx.out.backoff_wake = now.checked_add_signed(wait);
     }
     let status = &ctx.out.status;
     let outcome_known = [
@@ -334,15 +346,43 @@ fn plan_wake_ups(ctx: &mut Ctx<'_>) {
     .iter()
     .any(|t| status.true_condition(t).is_some());
     // Measured from the startTime after this sync (a resume resets it).
-    // With creations or deletions in flight and no active pod, a reconcile
-    // at the deadline could neither write the decision nor delete anything:
-    // the observation that settles the expectations reconciles anyway.
-    ctx.out.deadline_wake = deadline(ctx.job(), status).filter(|d| {
-        *d > now
-            && !ctx.decided
-            && !outcome_known
-            && (input.expectations_satisfied || !input.aggregates.active.is_empty())
-    });
+    ctx.out.deadline_wake = deadline(ctx.job(), status)
+        .filter(|d| *d > now && !ctx.decided && !outcome_known && deadline_has_work(ctx));
+}
+
+/// Whether a reconcile at the deadline, with no input before it, would do
+/// something. With expectations satisfied it writes `FailureTarget`. With
+/// creations or deletions in flight it must drop the decision (step 12 of
+/// `syncJob`) and only deletes the active pods not yet asked to go and
+/// writes the counters that follows — which may be what this sync wrote
+/// already; the observation that settles the expectations reconciles
+/// anyway.
+fn deadline_has_work(ctx: &Ctx<'_>) -> bool {
+    let input = ctx.input;
+    let out = &ctx.out;
+    // The expectations as this sync leaves them.
+    if input.expectations_satisfied && out.created.is_empty() && out.expected_deletions.is_empty() {
+        return true;
+    }
+    let aggregates = input.aggregates;
+    let requested: BTreeSet<&str> = input
+        .deleting
+        .iter()
+        .chain(input.finishing.iter())
+        .chain(out.expected_deletions.iter())
+        .chain(out.finishing_deletes.iter())
+        .map(String::as_str)
+        .filter(|name| input.pods.by_name(name).is_some_and(PodRecord::is_active))
+        .collect();
+    if aggregates.active.len() > requested.len() {
+        return true;
+    }
+    let terminating = aggregates
+        .terminating
+        .len()
+        .saturating_add(aggregates.active.len());
+    let status = &out.status;
+    status.active != 0 || status.ready != Some(0) || status.terminating != Some(to_i32(terminating))
 }
 
 /// Step 11 of `syncJob`: the first terminal decision that applies.
@@ -644,7 +684,8 @@ fn manage_job(ctx: &mut Ctx<'_>) -> i32 {
             }
             if ready_now.is_empty() {
                 if let Some(wait) = min_wait {
-                    ctx.out.backoff_wake = Some(time::after(now, wait.max(backoff::MIN_REQUEUE)));
+                    // Past the end of time: no wake-up (as above).
+                    ctx.out.backoff_wake = now.checked_add_signed(wait.max(backoff::MIN_REQUEUE));
                     return 0;
                 }
             }
@@ -948,6 +989,15 @@ fn track_and_finish(ctx: &mut Ctx<'_>, mut status: JobStatus) {
     // Flush: the status with the new uncounted UIDs goes out before any
     // finalizer is removed, so a crash in between cannot lose a count.
     // Without removals the flush and the final write below are one write.
+    if needs_flush && rejected_by_api_server(old, &status) {
+        // Upstream's write fails here and its sync ends with the error: no
+        // finalizer is removed, no record stored, the status stays as it
+        // was; the same pods are new again next time.
+        ctx.write_rejected = true;
+        ctx.out.status = old.clone();
+        ctx.out.indexes = None;
+        return;
+    }
     if needs_flush {
         ctx.out.backoff = Some(ctx.new_backoff);
         if !to_remove.is_empty() {
@@ -993,6 +1043,20 @@ fn track_and_finish(ctx: &mut Ctx<'_>, mut status: JobStatus) {
         ctx.out.actions.push(Action::UpdateStatus(status.clone()));
     }
     ctx.out.status = status;
+}
+
+/// Whether the API server refuses this status write — the one refusal a
+/// write of this controller can meet. Upstream's `manageJob` reports
+/// `active: 0` while the pod-failure backoff holds a replacement back (the
+/// conformance cases pin it), even with ready pods running; the API server
+/// refuses `ready > active` once either changed
+/// (`RejectMoreReadyThanActivePods`), so such a sync writes nothing and
+/// counts nothing until the backoff runs out or no pod is ready.
+/// (kubernetes#139457 fixed this in 1.33-1.36 by reporting the active
+/// pods; the cases follow the controller before it.)
+fn rejected_by_api_server(old: &JobStatus, new: &JobStatus) -> bool {
+    let changed = new.ready != old.ready || new.active != old.active;
+    changed && new.ready.is_some_and(|r| r > new.active)
 }
 
 /// Upstream `canRemoveFinalizer`.
