@@ -63,7 +63,7 @@ impl Timers {
         }
     }
 
-    fn earliest(&self) -> Option<Timeout> {
+    fn all(&self) -> impl Iterator<Item = Timeout> {
         [
             (self.backoff, TimeoutReason::Backoff),
             (self.deadline, TimeoutReason::ActiveDeadline),
@@ -71,7 +71,10 @@ impl Timers {
         ]
         .into_iter()
         .filter_map(|(at, reason)| at.map(|at| Timeout { at, reason }))
-        .min_by_key(|t| (t.at, t.reason))
+    }
+
+    fn earliest(&self) -> Option<Timeout> {
+        self.all().min_by_key(|t| (t.at, t.reason))
     }
 }
 
@@ -356,16 +359,31 @@ impl JobController {
     // ---- outputs -------------------------------------------------------
 
     /// The next action to carry out, oldest first.
+    #[must_use]
     pub fn poll_action(&mut self) -> Option<Action> {
         self.outbox.pop_front()
     }
 
     /// When to call [`handle_timeout`](Self::handle_timeout) next, and why.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Timeout> {
         if self.job_gone {
             return None;
         }
         self.timers.earliest()
+    }
+
+    /// Every wake-up the machine holds, earliest first — one per reason;
+    /// [`poll_timeout`](Self::poll_timeout) is the first of them. For
+    /// display and tests (is a backoff holding a replacement back while the
+    /// deadline comes first?); a driver needs only `poll_timeout`.
+    pub fn wake_ups(&self) -> Vec<Timeout> {
+        if self.job_gone {
+            return Vec::new();
+        }
+        let mut all: Vec<Timeout> = self.timers.all().collect();
+        all.sort_by_key(|t| (t.at, t.reason));
+        all
     }
 
     // ---- inputs --------------------------------------------------------

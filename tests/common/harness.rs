@@ -1800,8 +1800,9 @@ impl Harness {
         let held = self
             .primary
             .ctl
-            .poll_timeout()
-            .is_some_and(|t| t.reason == job_controller::TimeoutReason::Backoff)
+            .wake_ups()
+            .iter()
+            .any(|t| t.reason == job_controller::TimeoutReason::Backoff)
             || self.primary.ctl.backoff_record().remaining(now) > Duration::zero()
             || now.checked_add_signed(Duration::seconds(600)).is_none();
         if self.in_flight.is_empty() && !post.is_finished() && self.stats.inputs > 0 && !held {
