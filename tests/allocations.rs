@@ -11,7 +11,7 @@
 //! tell.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use job_controller::api::{
@@ -23,6 +23,8 @@ struct Counting;
 
 static COUNTING: AtomicBool = AtomicBool::new(false);
 static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+/// Bytes allocated and not freed, always counted.
+static LIVE: AtomicI64 = AtomicI64::new(0);
 
 // SAFETY-free: delegates to the system allocator and counts.
 unsafe impl GlobalAlloc for Counting {
@@ -30,11 +32,13 @@ unsafe impl GlobalAlloc for Counting {
         if COUNTING.load(Relaxed) {
             ALLOCATIONS.fetch_add(1, Relaxed);
         }
+        LIVE.fetch_add(layout.size() as i64, Relaxed);
         // SAFETY: forwarded unchanged to the system allocator.
         unsafe { System.alloc(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as i64, Relaxed);
         // SAFETY: forwarded unchanged to the system allocator.
         unsafe { System.dealloc(ptr, layout) }
     }
@@ -43,6 +47,7 @@ unsafe impl GlobalAlloc for Counting {
         if COUNTING.load(Relaxed) {
             ALLOCATIONS.fetch_add(1, Relaxed);
         }
+        LIVE.fetch_add(new_size as i64 - layout.size() as i64, Relaxed);
         // SAFETY: forwarded unchanged to the system allocator.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -183,10 +188,48 @@ fn steady_state_allocations(n: usize, indexed: bool, cycles: usize) -> [u64; 3] 
     total.map(|sum| sum.div_ceil(cycles as u64))
 }
 
-// One test only: the counter is global, and tests in one binary run on
+/// Bytes the machine holds per tracked pod: restore a Job with `n` running
+/// pods and measure what the machine keeps (its records, the aggregates,
+/// the lookups), the listed pods excluded.
+fn bytes_per_tracked_pod(n: usize) -> i64 {
+    let valid = job(n, true);
+    let t = t0();
+    // A first machine only to render the pods it would create.
+    let mut ctl = JobController::new(valid.clone(), t);
+    let mut pods = Vec::new();
+    loop {
+        let created = drain_created(&mut ctl);
+        if created.is_empty() {
+            break;
+        }
+        for pod in created {
+            let pod = running(pod, pods.len() as u64);
+            ctl.handle_pod(t, PodEvent::Observed(&pod)).unwrap();
+            pods.push(pod);
+        }
+    }
+    drop(ctl);
+    let mut stored = valid.job().clone();
+    stored.status = None;
+    let stored = ValidJob::from_stored(stored).unwrap();
+    let before = LIVE.load(Relaxed);
+    let mut ctl = JobController::restore(stored, &pods, t).unwrap();
+    while ctl.poll_action().is_some() {}
+    let held = LIVE.load(Relaxed) - before;
+    assert_eq!(ctl.pod_count(), n);
+    held / n as i64
+}
+
+// One test only: the counters are global, and tests in one binary run on
 // several threads.
 #[test]
 fn steady_state_events_allocate_a_bounded_amount_whatever_the_job_size() {
+    let per_pod = bytes_per_tracked_pod(100_000);
+    println!("bytes held per tracked pod at 100,000 pods: {per_pod}");
+    assert!(
+        per_pod <= 700,
+        "{per_pod} bytes per tracked pod (at most 700 expected)"
+    );
     for indexed in [false, true] {
         let small = steady_state_allocations(100, indexed, 200);
         let large = steady_state_allocations(5_000, indexed, 200);

@@ -65,8 +65,12 @@ pub(crate) struct Aggregates {
     pub fail_job: BTreeMap<u64, String>,
     /// Sum of container restarts of Running and Pending pods.
     pub restart_sum: i64,
-    /// Active pods with an index, grouped by index, least valuable first.
-    pub active_by_index: BTreeMap<i32, ByRemoval>,
+    /// Active pods with an index, by index then list order. One ordered set
+    /// for all indexes (a set per index would cost a tree node per index);
+    /// the rare index with several pods is put in removal order when asked.
+    pub active_by_index: BTreeSet<(i32, u64, PodId)>,
+    /// Number of active pods per index.
+    active_per_index: BTreeMap<i32, u32>,
     /// Indexes with more than one active pod.
     pub duplicate_indexes: BTreeSet<i32>,
     /// Active pods without a valid index annotation, in list order.
@@ -80,6 +84,20 @@ pub(crate) struct Aggregates {
 }
 
 impl Aggregates {
+    /// The active pods of one index, in list order.
+    pub fn active_of_index(&self, i: i32) -> impl Iterator<Item = (u64, PodId)> + '_ {
+        self.active_by_index
+            .range((i, 0, PodId::MIN)..=(i, u64::MAX, PodId::MAX))
+            .map(|&(_, seq, id)| (seq, id))
+    }
+
+    /// The active pods at index `from` or above, by index then list order.
+    pub fn active_from_index(&self, from: i32) -> impl Iterator<Item = (u64, PodId)> + '_ {
+        self.active_by_index
+            .range((from, 0, PodId::MIN)..)
+            .map(|&(_, seq, id)| (seq, id))
+    }
+
     pub fn new(params: Params) -> Aggregates {
         Aggregates {
             params,
@@ -91,7 +109,8 @@ impl Aggregates {
             fresh: BTreeSet::new(),
             fail_job: BTreeMap::new(),
             restart_sum: 0,
-            active_by_index: BTreeMap::new(),
+            active_by_index: BTreeSet::new(),
+            active_per_index: BTreeMap::new(),
             duplicate_indexes: BTreeSet::new(),
             active_without_index: BTreeSet::new(),
             active_indexes: IndexSet::new(),
@@ -143,7 +162,7 @@ impl Aggregates {
                 }
             }
             match p.index {
-                Some(i) => self.apply_active_index(i, rkey, add),
+                Some(i) => self.apply_active_index(i, (i, p.seq, id), add),
                 None => set(&mut self.active_without_index, list_key, add),
             }
         }
@@ -189,16 +208,18 @@ impl Aggregates {
         }
     }
 
-    fn apply_active_index(&mut self, i: i32, rkey: RemovalOrder, add: bool) {
-        let group = self.active_by_index.entry(i).or_default();
+    fn apply_active_index(&mut self, i: i32, key: (i32, u64, PodId), add: bool) {
+        let n = self.active_per_index.entry(i).or_insert(0);
         if add {
-            group.insert(rkey);
+            self.active_by_index.insert(key);
+            *n = n.saturating_add(1);
         } else {
-            group.remove(&rkey);
+            self.active_by_index.remove(&key);
+            *n = n.saturating_sub(1);
         }
-        match group.len() {
+        match *n {
             0 => {
-                self.active_by_index.remove(&i);
+                self.active_per_index.remove(&i);
                 self.duplicate_indexes.remove(&i);
                 self.active_indexes.remove(i);
             }

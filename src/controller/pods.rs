@@ -43,6 +43,11 @@ type FnvBuild = BuildHasherDefault<Fnv>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) struct PodId(u32);
 
+impl PodId {
+    pub const MIN: PodId = PodId(0);
+    pub const MAX: PodId = PodId(u32::MAX);
+}
+
 /// Pods by slot, with lookups by name and by UID.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct PodStore {

@@ -775,19 +775,21 @@ fn active_pods_for_removal<'a>(
         for e in ctx.records(aggregates.active_without_index.iter()) {
             rm.push((e, DeleteReason::InvalidIndex));
         }
-        for i in aggregates.duplicate_indexes.range(..completions) {
-            if let Some(group) = aggregates.active_by_index.get(i) {
-                // The most valuable pod of the index (the last) stays.
-                let extra = group.len().saturating_sub(1);
-                for &(_, _, id) in group.iter().take(extra) {
-                    rm.extend(ctx.entry(id).map(|e| (e, DeleteReason::DuplicateIndex)));
-                }
+        for &i in aggregates.duplicate_indexes.range(..completions) {
+            let mut group: Vec<Entry<'a>> = aggregates
+                .active_of_index(i)
+                .filter_map(|(_, id)| ctx.entry(id))
+                .collect();
+            // Least valuable first (as `Aggregates::removal`); the most
+            // valuable pod of the index (the last) stays.
+            group.sort_by_key(|(id, p)| (p.removal_key(), std::cmp::Reverse(p.seq), *id));
+            let extra = group.len().saturating_sub(1);
+            for e in group.into_iter().take(extra) {
+                rm.push((e, DeleteReason::DuplicateIndex));
             }
         }
-        for (_, group) in aggregates.active_by_index.range(completions..) {
-            for &(_, _, id) in group {
-                rm.extend(ctx.entry(id).map(|e| (e, DeleteReason::InvalidIndex)));
-            }
+        for (_, id) in aggregates.active_from_index(completions) {
+            rm.extend(ctx.entry(id).map(|e| (e, DeleteReason::InvalidIndex)));
         }
     }
     if rm.len() < rm_at_least {
