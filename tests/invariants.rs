@@ -373,18 +373,30 @@ mod reproducers {
 // `cargo test --all-features --test invariants exact_histories`.
 
 mod exact_histories {
-    use super::common::harness::{Advance, Input, JobParams, Start, Step, run_history};
+    use super::common::harness::{
+        Advance, Input, JobParams, Start, Step, SuccessRule, run_history,
+    };
 
     /// Runs `steps` (seconds to advance, input) from `start`; panics with
     /// the harness's report on the first violation.
     fn expect_clean(params: JobParams, start: Start, steps: &[(u32, Input)]) {
+        let steps: Vec<(Advance, Input)> = steps
+            .iter()
+            .map(|&(s, input)| (Advance::Secs(s), input))
+            .collect();
+        expect_steps_from(params, start, &steps);
+    }
+
+    /// [`expect_clean`] from `t0` with any clock movement.
+    fn expect_steps(params: JobParams, steps: &[(Advance, Input)]) {
+        expect_steps_from(params, Start::T0, steps);
+    }
+
+    fn expect_steps_from(params: JobParams, start: Start, steps: &[(Advance, Input)]) {
         let job = params.admit().expect("a valid Job");
         let steps: Vec<Step> = steps
             .iter()
-            .map(|&(s, input)| Step {
-                advance: Advance::Secs(s),
-                input,
-            })
+            .map(|&(advance, input)| Step { advance, input })
             .collect();
         if let Err(e) = run_history(&job, start, &steps) {
             panic!("{params:?} from {start:?}\n{steps:?}\n{e}");
@@ -475,6 +487,54 @@ mod exact_histories {
                 (0, Input::Parallelism(3)),
                 (0, Input::Succeed(0)),
                 (0, Input::Suspend(true)),
+            ],
+        );
+    }
+
+    /// `[own-writes-validate]` on `status.failedIndexes` (the older range
+    /// check `completedIndexes … and failedIndexes … overlap` finds it
+    /// too): Indexed, completions 3, parallelism 3, backoffLimitPerIndex 1,
+    /// creations held in flight. Index 2's pod is deleted (a failure; its
+    /// replacement is asked for after the 10 s backoff) and then succeeds
+    /// while terminating: index 2 is completed. The replacement then
+    /// arrives and fails, and the machine marks index 2 failed as well
+    /// (FailureTarget/FailedIndexes): "failedIndexes and completedIndexes
+    /// overlap at index: 2". Found by the events fuzz target
+    /// (`fuzz_regressions::a_completed_index_never_fails`). Fixed: an index
+    /// has one outcome, the first recorded.
+    #[test]
+    fn a_completed_index_never_fails() {
+        let job = JobParams {
+            indexed: true,
+            completions: Some(3),
+            parallelism: Some(3),
+            backoff_limit_per_index: Some(1),
+            success_policy: Some(vec![SuccessRule {
+                indexes: Some("0-1".into()),
+                count: None,
+            }]),
+            ..JobParams::default()
+        };
+        let fail = |pod| Input::Fail {
+            pod,
+            code: 0,
+            disruption: false,
+        };
+        expect_steps(
+            job,
+            &[
+                (Advance::Secs(0), Input::Hold(true)),
+                // Someone deletes index 2's pod.
+                (Advance::Secs(0), Input::Terminate(2)),
+                // To the backoff's end: the replacement is asked for (held).
+                (Advance::ToTimeout, Input::Hold(true)),
+                (Advance::Secs(0), Input::Succeed(0)),
+                // Index 2's old pod succeeds while terminating.
+                (Advance::Secs(0), Input::Succeed(1)),
+                (Advance::Secs(0), fail(0)),
+                (Advance::Secs(0), Input::Ack(0)),
+                // The replacement fails.
+                (Advance::Secs(0), fail(0)),
             ],
         );
     }
