@@ -129,25 +129,30 @@ fn succeeded(pod: &mut Pod, at: DateTime<Utc>) {
     });
 }
 
+/// Acknowledges the machine's creations as running pods until it asks for
+/// no more (at most 500 per reconcile); returns the pods.
+fn start_pods(ctl: &mut JobController, at: DateTime<Utc>) -> Vec<Pod> {
+    let mut pods = Vec::new();
+    loop {
+        let created = drain_created(ctl);
+        if created.is_empty() {
+            return pods;
+        }
+        for pod in created {
+            let pod = running(pod, pods.len() as u64 + 1);
+            ctl.handle_pod(at, PodEvent::Observed(&pod)).unwrap();
+            pods.push(pod);
+        }
+    }
+}
+
 /// Per input of the steady-state cycle: (success, replacement observed,
 /// gone), averaged over `cycles` cycles after a warm-up and rounded up (a
 /// B-tree node split or a table growing now and then is amortized).
 fn steady_state_allocations(n: usize, indexed: bool, cycles: usize) -> [u64; 3] {
     let mut ctl = JobController::new(job(n, indexed), t0());
-    let mut uid = 0;
-    let mut pods = Vec::new();
-    loop {
-        let created = drain_created(&mut ctl);
-        if created.is_empty() {
-            break;
-        }
-        for pod in created {
-            uid += 1;
-            let pod = running(pod, uid);
-            ctl.handle_pod(t0(), PodEvent::Observed(&pod)).unwrap();
-            pods.push(pod);
-        }
-    }
+    let mut pods = start_pods(&mut ctl, t0());
+    let mut uid = pods.len() as u64;
     assert_eq!(ctl.status().active, n as i32);
     let mut total = [0u64; 3];
     let mut now = t0();
@@ -195,20 +200,9 @@ fn bytes_per_tracked_pod(n: usize) -> i64 {
     let valid = job(n, true);
     let t = t0();
     // A first machine only to render the pods it would create.
-    let mut ctl = JobController::new(valid.clone(), t);
-    let mut pods = Vec::new();
-    loop {
-        let created = drain_created(&mut ctl);
-        if created.is_empty() {
-            break;
-        }
-        for pod in created {
-            let pod = running(pod, pods.len() as u64);
-            ctl.handle_pod(t, PodEvent::Observed(&pod)).unwrap();
-            pods.push(pod);
-        }
-    }
-    drop(ctl);
+    let mut first = JobController::new(valid.clone(), t);
+    let pods = start_pods(&mut first, t);
+    drop(first);
     let mut stored = valid.job().clone();
     stored.status = None;
     let stored = ValidJob::from_stored(stored).unwrap();

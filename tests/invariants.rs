@@ -20,15 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use common::harness::{Harness, Start, Stats};
 use common::history::history;
-use common::seeds::Seeds;
-use proptest::test_runner::{TestCaseError, TestRunner};
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use proptest::test_runner::TestCaseError;
 
 static HISTORIES: AtomicU64 = AtomicU64::new(0);
 static STEPS: AtomicU64 = AtomicU64::new(0);
@@ -123,17 +115,8 @@ fn count(stats: Stats, h: &Harness) {
 
 #[test]
 fn random_histories_keep_every_invariant() {
-    let cases = u32::try_from(env_or("JOB_PROPTEST_CASES", 4000)).unwrap_or(u32::MAX);
-    let max_steps = usize::try_from(env_or("JOB_PROPTEST_STEPS", 60)).unwrap_or(60);
-    let seeds = Seeds::new(
-        Some("random_histories_keep_every_invariant"),
-        "JOB_PROPTEST_CASES",
-        false,
-    );
-    let mut config = seeds.config(cases);
-    config.max_shrink_iters = 100_000;
-    config.max_global_rejects = cases.max(1024);
-    let mut runner = TestRunner::new(config);
+    let (mut runner, max_steps, seeds) =
+        common::history_runner("random_histories_keep_every_invariant");
     let result = runner.run(
         &history(max_steps),
         |((params, job), start, steps, restore_at)| {

@@ -420,6 +420,15 @@ fn count(actions: &[Action], pred: impl Fn(&Action) -> bool) -> usize {
     actions.iter().filter(|a| pred(a)).count()
 }
 
+/// A pod of this Job the machine never counted, still carrying the
+/// finalizer (as listed from an older cluster state after a restart).
+fn straggler(pod: &job_controller::api::Pod) -> job_controller::api::Pod {
+    let mut straggler = owned(pod, PodPhase::Running);
+    straggler.metadata.name = "straggler".into();
+    straggler.metadata.uid = "uid-straggler".into();
+    straggler
+}
+
 /// Runs a one-pod Job to `Complete` and returns it with its pod.
 fn completed_job(extra_spec: &str) -> (JobController, job_controller::api::Pod) {
     let mut ctl = JobController::new(pi(extra_spec), t(0));
@@ -454,11 +463,7 @@ fn a_finished_job_claims_nothing() {
 #[test]
 fn a_pod_of_a_finished_job_loses_its_finalizer_when_deleted() {
     let (mut ctl, pod) = completed_job("");
-    // A pod the Job never counted, still carrying the finalizer (e.g. listed
-    // from an older cluster state after a restart).
-    let mut straggler = owned(&pod, PodPhase::Running);
-    straggler.metadata.name = "straggler".into();
-    straggler.metadata.uid = "uid-straggler".into();
+    let mut straggler = straggler(&pod);
     ctl.handle_pod(t(6), PodEvent::Observed(&straggler))
         .unwrap();
     assert!(drain(&mut ctl, t(6)).is_empty(), "not before it is deleted");
@@ -484,9 +489,7 @@ fn a_pod_of_a_finished_job_loses_its_finalizer_when_deleted() {
 #[test]
 fn an_update_of_a_finished_job_releases_every_remaining_finalizer() {
     let (mut ctl, pod) = completed_job("ttlSecondsAfterFinished: 100");
-    let mut straggler = owned(&pod, PodPhase::Running);
-    straggler.metadata.name = "straggler".into();
-    straggler.metadata.uid = "uid-straggler".into();
+    let straggler = straggler(&pod);
     ctl.handle_pod(t(6), PodEvent::Observed(&straggler))
         .unwrap();
     assert!(drain(&mut ctl, t(6)).is_empty());

@@ -29,18 +29,9 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use common::harness::{self, Harness};
 use common::history::history;
-use common::seeds::Seeds;
 use job_controller::api::JobStatus;
 use job_controller::{Action, BackoffRecord, JobController};
-use proptest::test_runner::TestRunner;
 use serde_yaml::Value as Y;
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 static HISTORIES: AtomicU64 = AtomicU64::new(0);
 static STEPS: AtomicU64 = AtomicU64::new(0);
@@ -48,17 +39,8 @@ static COMPARED: AtomicU64 = AtomicU64::new(0);
 
 #[test]
 fn random_histories_agree_with_the_reference_model() {
-    let cases = u32::try_from(env_or("JOB_PROPTEST_CASES", 4000)).unwrap_or(u32::MAX);
-    let max_steps = usize::try_from(env_or("JOB_PROPTEST_STEPS", 60)).unwrap_or(60);
-    let seeds = Seeds::new(
-        Some("random_histories_agree_with_the_reference_model"),
-        "JOB_PROPTEST_CASES",
-        false,
-    );
-    let mut config = seeds.config(cases);
-    config.max_shrink_iters = 100_000;
-    config.max_global_rejects = cases.max(1024);
-    let mut runner = TestRunner::new(config);
+    let (mut runner, max_steps, seeds) =
+        common::history_runner("random_histories_agree_with_the_reference_model");
     let result = runner.run(&history(max_steps), |((_params, job), start, steps, _)| {
         let mut h =
             Harness::with_reference_at(job.0.clone(), start.at()).map_err(common::violation)?;

@@ -22,6 +22,33 @@ pub fn proptest_config(default_cases: u32) -> Config {
     seeds::Seeds::new(None, "PROPTEST_CASES", true).config(cases)
 }
 
+/// The runner of a random-history suite (`invariants`,
+/// `reference_agreement`): `JOB_PROPTEST_CASES` histories (default 4000) of
+/// at most `JOB_PROPTEST_STEPS` steps (default 60), seeded by [`seeds`];
+/// shrinking may take long, as history failures are worth it. Returns the
+/// runner, the history length and the seeds (for the failure report).
+pub fn history_runner(
+    test: &'static str,
+) -> (proptest::test_runner::TestRunner, usize, seeds::Seeds) {
+    let env_or = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let cases = u32::try_from(env_or("JOB_PROPTEST_CASES", 4000)).unwrap_or(u32::MAX);
+    let max_steps = usize::try_from(env_or("JOB_PROPTEST_STEPS", 60)).unwrap_or(60);
+    let seeds = seeds::Seeds::new(Some(test), "JOB_PROPTEST_CASES", false);
+    let mut config = seeds.config(cases);
+    config.max_shrink_iters = 100_000;
+    config.max_global_rejects = cases.max(1024);
+    (
+        proptest::test_runner::TestRunner::new(config),
+        max_steps,
+        seeds,
+    )
+}
+
 /// A harness violation as a proptest case error. With `no-panic` in
 /// `JOB_INVARIANTS_SKIP`, a history on which the machine panics is
 /// rejected instead (the history cannot go on; the panic is a known bug
