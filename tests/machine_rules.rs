@@ -750,3 +750,65 @@ fn no_panic_at_the_start_of_time() {
     ctl.handle_timeout(later).unwrap();
     drain(&mut ctl, later);
 }
+
+// ---- Batched input (upstream's `syncJobBatchPeriod`)
+
+/// `handle_pods` applies every event, then reconciles once: three pods
+/// succeeding together are counted in one flush and one final write, and
+/// the Job ends where three single events take it.
+#[test]
+fn a_batch_of_pod_events_reconciles_once() {
+    let run = |batched: bool| {
+        let mut ctl = JobController::new(pi("parallelism: 3\n  completions: 3"), t(0));
+        let pods = created(&drain(&mut ctl, t(0)));
+        let done: Vec<_> = pods.iter().map(|p| owned(p, PodPhase::Succeeded)).collect();
+        let mut writes = 0;
+        if batched {
+            ctl.handle_pods(t(5), done.iter().map(PodEvent::Observed))
+                .unwrap();
+            writes += count(&drain(&mut ctl, t(5)), |a| {
+                matches!(a, Action::UpdateStatus(_))
+            });
+        } else {
+            for pod in &done {
+                ctl.handle_pod(t(5), PodEvent::Observed(pod)).unwrap();
+                writes += count(&drain(&mut ctl, t(5)), |a| {
+                    matches!(a, Action::UpdateStatus(_))
+                });
+            }
+        }
+        (ctl.status().clone(), writes)
+    };
+    let (batched, batched_writes) = run(true);
+    let (single, single_writes) = run(false);
+    assert_eq!(batched, single, "the same end");
+    assert!(batched.is_finished());
+    assert_eq!(batched.succeeded, 3);
+    assert_eq!(
+        batched_writes, 2,
+        "one flush before the finalizers go, one final write"
+    );
+    assert!(
+        single_writes > batched_writes,
+        "{single_writes} writes one by one"
+    );
+}
+
+/// A batch is all or nothing: one unnamed pod and none is applied.
+#[test]
+fn a_batch_with_misuse_changes_nothing() {
+    let mut ctl = JobController::new(pi("parallelism: 2\n  completions: 2"), t(0));
+    let pods = created(&drain(&mut ctl, t(0)));
+    let before = ctl.status().clone();
+    let done = owned(&pods[0], PodPhase::Succeeded);
+    let unnamed = job_controller::api::Pod::default();
+    let err = ctl
+        .handle_pods(
+            t(1),
+            [PodEvent::Observed(&done), PodEvent::Observed(&unnamed)],
+        )
+        .unwrap_err();
+    assert_eq!(err, job_controller::MachineError::UnnamedPod);
+    assert_eq!(ctl.status(), &before);
+    assert!(ctl.poll_action().is_none());
+}
