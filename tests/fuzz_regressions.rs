@@ -111,6 +111,30 @@ fn a_success_for_a_failed_index_is_not_counted() {
     );
 }
 
+/// `crash-98884…` (the hour-long run on the fixed code, after ~45 000
+/// runs): a Job with `restartPolicy: OnFailure` near `MAX_UTC` whose status
+/// write was refused while the pod-failure backoff held a replacement back
+/// (`ready > active`: see `sync.rs`, `rejected_by_api_server`). The refused
+/// status stays as it was — `active: 3` — while the Job now allows 2. The
+/// harness's rule `status.active <= parallelism` did not know that a
+/// refused write leaves the status stale; it does now (the machine was
+/// right). Kept as a regression test of the harness.
+#[test]
+fn a_refused_write_leaves_the_status_as_it_was() {
+    replay(concat!(
+        "fc090a0000f8f8f800d8f8f8636a2d312d6b6a77787a00000000000000000000000000000000000000080000000000000000",
+        "000000000000000000000000000000000000000000000000b10bbfa6e7d301023d6a2d302f29326a00326a00000000000000",
+        "0000005dbfa6e702116a2deb0702d1d1d1d1d1d1d1d1d12f2e2e2e2e2e2e2ad1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1",
+        "d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d191d1d1919393f4f4f4f4f4f4000000000000000000000000",
+        "000000000000000000002900000000000000000000000000000000f8f8f8f80048f8f8e8f8d1d1d1d1d1d1d1d1d1d1d1d1d1",
+        "d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1",
+        "d1d1d1d1f5d65331815c939393010000930001010093919393f4f4f4f4f4f4d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1",
+        "d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1",
+        "d1d1d1d1d1d1d1000a1800000000000000d1d1d1d1d1d1d1d1d1f5d6533181000300f8f8f83d0000f9000000000000000000",
+        "fb5c000000",
+    ));
+}
+
 /// What `fuzz_targets/parse_manifest.rs` checks of every document.
 fn round_trip(text: &str) -> Result<(), String> {
     let Ok(jobs) = job_controller::parse_jobs(text) else {
