@@ -21,7 +21,7 @@ use crate::valid::ValidJob;
 
 /// What classification depends on besides the pod itself: fixed for a spec,
 /// so a spec change rebuilds the aggregates.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Params {
     only_replace_failed: bool,
     has_failure_policy: bool,
@@ -98,38 +98,61 @@ impl Aggregates {
             .map(|&(_, seq, id)| (seq, id))
     }
 
-    pub fn new(params: Params) -> Aggregates {
-        Aggregates {
-            params,
-            active: BTreeSet::new(),
-            removal: BTreeSet::new(),
-            ready: 0,
-            terminating: BTreeSet::new(),
-            with_finalizer: BTreeSet::new(),
-            fresh: BTreeSet::new(),
-            fail_job: BTreeMap::new(),
-            restart_sum: 0,
-            active_by_index: BTreeSet::new(),
-            active_per_index: BTreeMap::new(),
-            duplicate_indexes: BTreeSet::new(),
-            active_without_index: BTreeSet::new(),
-            active_indexes: IndexSet::new(),
-            terminating_per_index: BTreeMap::new(),
-            terminating_indexes: IndexSet::new(),
-        }
-    }
-
     /// Builds the aggregates from every pod (restore, spec change,
-    /// reference model).
+    /// reference model): each ordered set is collected and built in bulk
+    /// (sorted once, nodes filled in order), a fraction of the cost of
+    /// inserting pod by pod.
     pub fn build<'a>(
         job: &ValidJob,
         pods: impl IntoIterator<Item = (PodId, &'a PodRecord)>,
     ) -> Aggregates {
-        let mut aggregates = Aggregates::new(Params::of(job));
+        let params = Params::of(job);
+        let (mut active, mut removal, mut terminating) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut with_finalizer, mut fresh, mut without_index) =
+            (Vec::new(), Vec::new(), Vec::new());
+        let (mut by_index, mut terminating_at, mut fail_job) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut ready, mut restart_sum) = (0usize, 0i64);
         for (id, p) in pods {
-            aggregates.insert(job, id, p);
+            parts(params, id, p, |part| match part {
+                Part::Active(k) => active.push(k),
+                Part::Removal(k) => removal.push(k),
+                Part::Ready => ready = ready.saturating_add(1),
+                Part::ActiveAtIndex(k) => by_index.push(k),
+                Part::ActiveWithoutIndex(k) => without_index.push(k),
+                Part::Terminating(k) => terminating.push(k),
+                Part::TerminatingAtIndex(i) => terminating_at.push(i),
+                Part::WithFinalizer(k) => with_finalizer.push(k),
+                Part::Fresh(k) => fresh.push(k),
+                Part::FailJob(seq) => fail_job.extend(fail_job_message(job, p).map(|m| (seq, m))),
+                Part::Restarts(r) => restart_sum = restart_sum.saturating_add(r),
+            });
         }
-        aggregates
+        by_index.sort_unstable();
+        let active_per_index = count_runs(by_index.iter().map(|k| k.0));
+        terminating_at.sort_unstable();
+        let terminating_per_index = count_runs(terminating_at.iter().copied());
+        Aggregates {
+            params,
+            active: active.into_iter().collect(),
+            removal: removal.into_iter().collect(),
+            ready,
+            terminating: terminating.into_iter().collect(),
+            with_finalizer: with_finalizer.into_iter().collect(),
+            fresh: fresh.into_iter().collect(),
+            fail_job: fail_job.into_iter().collect(),
+            restart_sum,
+            active_by_index: by_index.into_iter().collect(),
+            duplicate_indexes: active_per_index
+                .iter()
+                .filter(|&(_, &n)| n > 1)
+                .map(|(&i, _)| i)
+                .collect(),
+            active_indexes: active_per_index.keys().copied().collect(),
+            active_per_index,
+            active_without_index: without_index.into_iter().collect(),
+            terminating_indexes: terminating_per_index.keys().copied().collect(),
+            terminating_per_index,
+        }
     }
 
     pub fn insert(&mut self, job: &ValidJob, id: PodId, p: &PodRecord) {
@@ -149,62 +172,52 @@ impl Aggregates {
                 s.remove(&k);
             }
         }
-        let list_key = (p.seq, id);
-        if p.is_active() {
-            set(&mut self.active, list_key, add);
-            let rkey = (p.removal_key(), Reverse(p.seq), id);
-            set(&mut self.removal, rkey, add);
-            if p.is_ready() {
-                if add {
-                    self.ready += 1;
-                } else {
-                    self.ready = self.ready.saturating_sub(1);
-                }
-            }
-            match p.index {
-                Some(i) => self.apply_active_index(i, (i, p.seq, id), add),
-                None => set(&mut self.active_without_index, list_key, add),
-            }
-        }
-        if p.is_terminating() {
-            set(&mut self.terminating, list_key, add);
-            if let Some(i) = p.index {
-                let n = self.terminating_per_index.entry(i).or_insert(0);
-                if add {
-                    *n += 1;
-                    self.terminating_indexes.insert(i);
-                } else {
-                    *n = n.saturating_sub(1);
-                    if *n == 0 {
-                        self.terminating_per_index.remove(&i);
-                        self.terminating_indexes.remove(i);
-                    }
-                }
-            }
-        }
-        if p.finalizer {
-            set(&mut self.with_finalizer, list_key, add);
-            if p.is_finished() || p.considered_failed(self.params.only_replace_failed) {
-                set(&mut self.fresh, list_key, add);
-            }
-        }
-        if self.params.has_failure_policy && p.considered_failed(self.params.only_replace_failed) {
+        fn count(n: usize, add: bool) -> usize {
             if add {
-                let m = match_policy(job.pod_failure_policy(), p, job.namespace());
-                if let Some(message) = m.fail_job_message {
-                    self.fail_job.insert(p.seq, message);
-                }
+                n.saturating_add(1)
             } else {
-                self.fail_job.remove(&p.seq);
+                n.saturating_sub(1)
             }
         }
-        if matches!(p.phase, PodPhase::Running | PodPhase::Pending) {
-            let r = p.restart_sum;
-            self.restart_sum = if add {
-                self.restart_sum.saturating_add(r)
-            } else {
-                self.restart_sum.saturating_sub(r)
-            };
+        parts(self.params, id, p, |part| match part {
+            Part::Active(k) => set(&mut self.active, k, add),
+            Part::Removal(k) => set(&mut self.removal, k, add),
+            Part::Ready => self.ready = count(self.ready, add),
+            Part::ActiveAtIndex(k) => self.apply_active_index(k.0, k, add),
+            Part::ActiveWithoutIndex(k) => set(&mut self.active_without_index, k, add),
+            Part::Terminating(k) => set(&mut self.terminating, k, add),
+            Part::TerminatingAtIndex(i) => self.apply_terminating_index(i, add),
+            Part::WithFinalizer(k) => set(&mut self.with_finalizer, k, add),
+            Part::Fresh(k) => set(&mut self.fresh, k, add),
+            Part::FailJob(seq) if add => {
+                if let Some(message) = fail_job_message(job, p) {
+                    self.fail_job.insert(seq, message);
+                }
+            }
+            Part::FailJob(seq) => {
+                self.fail_job.remove(&seq);
+            }
+            Part::Restarts(r) => {
+                self.restart_sum = if add {
+                    self.restart_sum.saturating_add(r)
+                } else {
+                    self.restart_sum.saturating_sub(r)
+                };
+            }
+        });
+    }
+
+    fn apply_terminating_index(&mut self, i: i32, add: bool) {
+        let n = self.terminating_per_index.entry(i).or_insert(0);
+        if add {
+            *n = n.saturating_add(1);
+            self.terminating_indexes.insert(i);
+        } else {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.terminating_per_index.remove(&i);
+                self.terminating_indexes.remove(i);
+            }
         }
     }
 
@@ -233,4 +246,77 @@ impl Aggregates {
             }
         }
     }
+}
+
+/// One pod's contribution to one aggregate. [`parts`] is the single
+/// classification of a pod; [`Aggregates::apply`] (one pod changes) and
+/// [`Aggregates::build`] (every pod at once) only consume it.
+enum Part {
+    Active(ListKey),
+    Removal(RemovalOrder),
+    Ready,
+    ActiveAtIndex((i32, u64, PodId)),
+    ActiveWithoutIndex(ListKey),
+    Terminating(ListKey),
+    TerminatingAtIndex(i32),
+    WithFinalizer(ListKey),
+    /// Finished or considered failed, not counted yet.
+    Fresh(ListKey),
+    /// Considered failed under a pod failure policy: a FailJob rule may
+    /// match (by list position).
+    FailJob(u64),
+    /// Container restarts of a Running or Pending pod.
+    Restarts(i64),
+}
+
+/// Every aggregate pod `p` (in slot `id`) belongs to.
+fn parts(params: Params, id: PodId, p: &PodRecord, mut part: impl FnMut(Part)) {
+    let list_key = (p.seq, id);
+    let considered_failed = p.considered_failed(params.only_replace_failed);
+    if p.is_active() {
+        part(Part::Active(list_key));
+        part(Part::Removal((p.removal_key(), Reverse(p.seq), id)));
+        if p.is_ready() {
+            part(Part::Ready);
+        }
+        match p.index {
+            Some(i) => part(Part::ActiveAtIndex((i, p.seq, id))),
+            None => part(Part::ActiveWithoutIndex(list_key)),
+        }
+    }
+    if p.is_terminating() {
+        part(Part::Terminating(list_key));
+        if let Some(i) = p.index {
+            part(Part::TerminatingAtIndex(i));
+        }
+    }
+    if p.finalizer {
+        part(Part::WithFinalizer(list_key));
+        if p.is_finished() || considered_failed {
+            part(Part::Fresh(list_key));
+        }
+    }
+    if params.has_failure_policy && considered_failed {
+        part(Part::FailJob(p.seq));
+    }
+    if matches!(p.phase, PodPhase::Running | PodPhase::Pending) {
+        part(Part::Restarts(p.restart_sum));
+    }
+}
+
+/// The message of the FailJob rule a considered-failed pod matches, if any.
+fn fail_job_message(job: &ValidJob, p: &PodRecord) -> Option<String> {
+    match_policy(job.pod_failure_policy(), p, job.namespace()).fail_job_message
+}
+
+/// Sorted indexes → how many times each occurs.
+fn count_runs(sorted: impl Iterator<Item = i32>) -> BTreeMap<i32, u32> {
+    let mut runs: Vec<(i32, u32)> = Vec::new();
+    for i in sorted {
+        match runs.last_mut() {
+            Some((last, n)) if *last == i => *n = n.saturating_add(1),
+            _ => runs.push((i, 1)),
+        }
+    }
+    runs.into_iter().collect()
 }

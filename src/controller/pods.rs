@@ -49,17 +49,125 @@ impl PodId {
 }
 
 /// Pods by slot, with lookups by name and by UID.
+///
+/// Names and UIDs are stored once, in the records: the lookup tables map
+/// their hash to slots and a lookup confirms the key in the record. Keeping
+/// the strings in the tables too cost two allocations and two copies per
+/// pod, and twice the memory the tables walk through.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct PodStore {
     slots: Vec<Option<PodRecord>>,
     free: Vec<u32>,
-    by_name: HashMap<String, PodId, FnvBuild>,
-    by_uid: HashMap<String, PodId, FnvBuild>,
+    by_name: HashIndex,
+    by_uid: HashIndex,
+}
+
+/// Slots by the hash of a key their record holds (name or UID).
+#[derive(Debug, Clone, Default)]
+struct HashIndex {
+    buckets: HashMap<u64, Bucket, FnvBuild>,
+    len: usize,
+}
+
+/// The slots whose keys share one hash: almost always one.
+#[derive(Debug, Clone)]
+enum Bucket {
+    One(PodId),
+    Many(Vec<PodId>),
+}
+
+impl Bucket {
+    fn ids(&self) -> &[PodId] {
+        match self {
+            Bucket::One(id) => std::slice::from_ref(id),
+            Bucket::Many(ids) => ids,
+        }
+    }
+}
+
+fn hash_of(key: &str) -> u64 {
+    let mut h = Fnv::default();
+    h.write(key.as_bytes());
+    h.finish()
+}
+
+impl HashIndex {
+    /// The slot whose record's key (`key_of`) is `key`.
+    fn get(&self, slots: &[Option<PodRecord>], key: &str, key_of: KeyOf) -> Option<PodId> {
+        let bucket = self.buckets.get(&hash_of(key))?;
+        bucket.ids().iter().copied().find(|id| {
+            slots
+                .get(id.0 as usize)
+                .and_then(Option::as_ref)
+                .is_some_and(|p| key_of(p) == key)
+        })
+    }
+
+    /// Points `key` at `id`, replacing a slot the key pointed at before.
+    fn insert(&mut self, slots: &[Option<PodRecord>], key: &str, id: PodId, key_of: KeyOf) {
+        let old = self.get(slots, key, key_of);
+        let hash = hash_of(key);
+        match (self.buckets.get_mut(&hash), old) {
+            (None, _) => {
+                self.buckets.insert(hash, Bucket::One(id));
+                self.len += 1;
+            }
+            (Some(Bucket::One(slot)), Some(_)) => *slot = id,
+            (Some(Bucket::Many(ids)), Some(old)) => {
+                if let Some(slot) = ids.iter_mut().find(|s| **s == old) {
+                    *slot = id;
+                }
+            }
+            (Some(bucket), None) => {
+                let mut ids = bucket.ids().to_vec();
+                ids.push(id);
+                *bucket = Bucket::Many(ids);
+                self.len += 1;
+            }
+        }
+    }
+
+    /// Forgets `key` if it points at `id`.
+    fn remove(&mut self, key: &str, id: PodId) {
+        let hash = hash_of(key);
+        let Some(bucket) = self.buckets.get_mut(&hash) else {
+            return;
+        };
+        match bucket {
+            Bucket::One(slot) if *slot == id => {
+                self.buckets.remove(&hash);
+                self.len -= 1;
+            }
+            Bucket::One(_) => {}
+            Bucket::Many(ids) => {
+                let before = ids.len();
+                ids.retain(|s| *s != id);
+                self.len -= before - ids.len();
+                if let [only] = ids[..] {
+                    *bucket = Bucket::One(only);
+                }
+            }
+        }
+    }
+}
+
+type KeyOf = fn(&PodRecord) -> &str;
+
+fn name_of(p: &PodRecord) -> &str {
+    &p.name
+}
+
+fn uid_of(p: &PodRecord) -> &str {
+    &p.uid
 }
 
 impl PodStore {
     pub fn len(&self) -> usize {
-        self.by_name.len()
+        self.by_name.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_name.len == 0
     }
 
     pub fn get(&self, id: PodId) -> Option<&PodRecord> {
@@ -71,7 +179,7 @@ impl PodStore {
     }
 
     pub fn id(&self, name: &str) -> Option<PodId> {
-        self.by_name.get(name).copied()
+        self.by_name.get(&self.slots, name, name_of)
     }
 
     pub fn by_name(&self, name: &str) -> Option<&PodRecord> {
@@ -79,19 +187,22 @@ impl PodStore {
     }
 
     pub fn contains_name(&self, name: &str) -> bool {
-        self.by_name.contains_key(name)
+        self.id(name).is_some()
     }
 
-    /// The pod with this UID, if tracked.
+    /// The pod with this UID, if tracked (the one stored last, should two
+    /// records claim one UID).
     pub fn by_uid(&self, uid: &str) -> Option<&PodRecord> {
-        self.by_uid.get(uid).and_then(|id| self.get(*id))
+        self.by_uid
+            .get(&self.slots, uid, uid_of)
+            .and_then(|id| self.get(id))
     }
 
     /// Makes room for `n` more pods (a restore lists them all at once).
     pub fn reserve(&mut self, n: usize) {
         self.slots.reserve(n);
-        self.by_name.reserve(n);
-        self.by_uid.reserve(n);
+        self.by_name.buckets.reserve(n);
+        self.by_uid.buckets.reserve(n);
     }
 
     /// Stores a record whose name is not tracked yet and returns its slot.
@@ -106,12 +217,15 @@ impl PodStore {
                 PodId(slot)
             }
         };
-        self.by_name.insert(record.name.clone(), id);
-        if !record.uid.is_empty() {
-            self.by_uid.insert(record.uid.clone(), id);
-        }
+        // The record goes in first: the tables confirm keys in it.
         if let Some(slot) = self.slots.get_mut(id.0 as usize) {
             *slot = Some(record);
+        }
+        if let Some(record) = self.slots.get(id.0 as usize).and_then(Option::as_ref) {
+            self.by_name.insert(&self.slots, &record.name, id, name_of);
+            if !record.uid.is_empty() {
+                self.by_uid.insert(&self.slots, &record.uid, id, uid_of);
+            }
         }
         id
     }
@@ -119,10 +233,8 @@ impl PodStore {
     /// Takes a record out; its slot becomes free.
     pub fn remove(&mut self, id: PodId) -> Option<PodRecord> {
         let record = self.slots.get_mut(id.0 as usize)?.take()?;
-        self.by_name.remove(&record.name);
-        if self.by_uid.get(&record.uid) == Some(&id) {
-            self.by_uid.remove(&record.uid);
-        }
+        self.by_name.remove(&record.name, id);
+        self.by_uid.remove(&record.uid, id);
         self.free.push(id.0);
         Some(record)
     }
