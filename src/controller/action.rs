@@ -5,16 +5,16 @@ use chrono::{DateTime, Utc};
 use crate::api::{JobStatus, Pod};
 
 /// One effect for the caller to carry out, in the order given.
-// Actions are moved out one at a time and mostly carry a pod or a status;
-// boxing the large variants would add an allocation to every creation.
-#[allow(clippy::large_enum_variant)]
+// The pod to create is boxed: unboxed, every action (a finalizer removal
+// too) took its 640 bytes, and each creation was copied whole at every
+// move from the reconcile to the caller (a tenth of an event's time).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Action {
     /// Create this pod. The caller reports it back with
     /// [`crate::PodEvent::Observed`] once it exists, or calls
     /// [`crate::JobController::handle_create_failed`].
-    CreatePod(PodToCreate),
+    CreatePod(Box<PodToCreate>),
     /// Delete (set the deletion timestamp of) this pod.
     DeletePod {
         /// Pod name.

@@ -708,7 +708,7 @@ fn manage_job(ctx: &mut Ctx<'_>) -> i32 {
         ctx.out
             .created
             .push((rendered.pod.metadata.name.clone(), index));
-        ctx.out.actions.push(Action::CreatePod(rendered));
+        ctx.out.actions.push(Action::CreatePod(Box::new(rendered)));
     }
     active.saturating_add(to_i32(diff))
 }

@@ -553,9 +553,9 @@ impl Driver {
                         self.by_index.insert(i, name);
                     }
                     if self.hold {
-                        self.in_flight.push(p);
+                        self.in_flight.push(*p);
                     } else {
-                        self.materialize(p);
+                        self.materialize(*p);
                     }
                 }
                 Action::DeletePod { name, reason } => {
