@@ -165,6 +165,35 @@ impl Aggregates {
 
     /// Adds (`add`) or takes away one pod's contribution to every aggregate.
     fn apply(&mut self, job: &ValidJob, id: PodId, p: &PodRecord, add: bool) {
+        parts(self.params, id, p, |part| {
+            self.apply_part(job, p, part, add)
+        });
+    }
+
+    /// What pod `p` (in slot `id`) contributes now: kept by the caller
+    /// across a change of the record and handed to [`Aggregates::replace`].
+    pub fn parts_of(&self, id: PodId, p: &PodRecord) -> Parts {
+        let mut all = Parts::default();
+        parts(self.params, id, p, |part| all.push(part));
+        all
+    }
+
+    /// Replaces a pod's contribution `before` with what its changed record
+    /// `p` contributes, touching only the parts that differ: most events
+    /// move a pod in one or two orders (a pod that becomes ready changes
+    /// its removal rank and the ready count, nothing else).
+    pub fn replace(&mut self, job: &ValidJob, id: PodId, before: &Parts, p: &PodRecord) {
+        let after = self.parts_of(id, p);
+        for &part in before.iter().filter(|&part| !after.keeps(part)) {
+            self.apply_part(job, p, part, false);
+        }
+        for &part in after.iter().filter(|&part| !before.keeps(part)) {
+            self.apply_part(job, p, part, true);
+        }
+    }
+
+    /// Adds (`add`) or takes away one part of pod `p`'s contribution.
+    fn apply_part(&mut self, job: &ValidJob, p: &PodRecord, part: Part, add: bool) {
         fn set<K: Ord>(s: &mut BTreeSet<K>, k: K, add: bool) {
             if add {
                 s.insert(k);
@@ -179,7 +208,7 @@ impl Aggregates {
                 n.saturating_sub(1)
             }
         }
-        parts(self.params, id, p, |part| match part {
+        match part {
             Part::Active(k) => set(&mut self.active, k, add),
             Part::Removal(k) => set(&mut self.removal, k, add),
             Part::Ready => self.ready = count(self.ready, add),
@@ -204,7 +233,7 @@ impl Aggregates {
                     self.restart_sum.saturating_sub(r)
                 };
             }
-        });
+        }
     }
 
     fn apply_terminating_index(&mut self, i: i32, add: bool) {
@@ -249,9 +278,11 @@ impl Aggregates {
 }
 
 /// One pod's contribution to one aggregate. [`parts`] is the single
-/// classification of a pod; [`Aggregates::apply`] (one pod changes) and
-/// [`Aggregates::build`] (every pod at once) only consume it.
-enum Part {
+/// classification of a pod; [`Aggregates::apply`] and
+/// [`Aggregates::replace`] (one pod changes) and [`Aggregates::build`]
+/// (every pod at once) only consume it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Part {
     Active(ListKey),
     Removal(RemovalOrder),
     Ready,
@@ -267,6 +298,51 @@ enum Part {
     FailJob(u64),
     /// Container restarts of a Running or Pending pod.
     Restarts(i64),
+}
+
+/// How many kinds of part there are.
+const PART_KINDS: usize = 11;
+
+impl Part {
+    /// Its kind, as an index: a pod has at most one part of each kind.
+    fn kind(&self) -> usize {
+        match self {
+            Part::Active(_) => 0,
+            Part::Removal(_) => 1,
+            Part::Ready => 2,
+            Part::ActiveAtIndex(_) => 3,
+            Part::ActiveWithoutIndex(_) => 4,
+            Part::Terminating(_) => 5,
+            Part::TerminatingAtIndex(_) => 6,
+            Part::WithFinalizer(_) => 7,
+            Part::Fresh(_) => 8,
+            Part::FailJob(_) => 9,
+            Part::Restarts(_) => 10,
+        }
+    }
+}
+
+/// A pod's parts by kind, without an allocation.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Parts([Option<Part>; PART_KINDS]);
+
+impl Parts {
+    fn push(&mut self, part: Part) {
+        if let Some(slot) = self.0.get_mut(part.kind()) {
+            *slot = Some(part);
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Part> {
+        self.0.iter().flatten()
+    }
+
+    /// Whether `part` stays as it is. A FailJob match never does: the rule
+    /// it matches is read from the pod again (its failure may be known
+    /// only now).
+    fn keeps(&self, part: &Part) -> bool {
+        !matches!(part, Part::FailJob(_)) && self.0.get(part.kind()) == Some(&Some(*part))
+    }
 }
 
 /// Every aggregate pod `p` (in slot `id`) belongs to.

@@ -785,10 +785,10 @@ impl JobController {
             return;
         }
         let Some(old) = self.pods.get(id) else { return };
-        self.aggregates.remove(&self.job, id, old);
+        let before = self.aggregates.parts_of(id, old);
         if let Some(record) = self.pods.get_mut(id) {
             change(record);
-            self.aggregates.insert(&self.job, id, record);
+            self.aggregates.replace(&self.job, id, &before, record);
         }
     }
 
