@@ -9,12 +9,14 @@ pub mod defaults;
 pub mod error;
 pub mod failure_policy;
 pub mod indexes;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod status;
 pub mod success_policy;
 mod time;
 mod valid;
 pub mod validation;
+#[cfg(feature = "yaml")]
 mod yaml;
 
 pub use api::Job;
@@ -25,4 +27,5 @@ pub use controller::{
 };
 pub use error::{Error, ErrorKind, FieldError, ParseError, ValidationErrors};
 pub use valid::ValidJob;
+#[cfg(feature = "yaml")]
 pub use yaml::{MAX_MANIFEST_BYTES, parse_job, parse_jobs, to_yaml, value_to_yaml};
