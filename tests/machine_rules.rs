@@ -812,3 +812,52 @@ fn a_batch_with_misuse_changes_nothing() {
     assert_eq!(ctl.status(), &before);
     assert!(ctl.poll_action().is_none());
 }
+
+/// The contract on `JobController`: an input may arrive between two
+/// `poll_action` calls. What was queued stays queued, in order, ahead of
+/// what the new input asks for, and is not asked for again.
+#[test]
+fn an_input_while_draining_queues_after_what_is_queued() {
+    let mut ctl = JobController::new(job(3, 3), t(0));
+    let first = match ctl.poll_action() {
+        Some(Action::CreatePod(p)) => p.pod,
+        other => panic!("expected a creation first, got {other:?}"),
+    };
+    // The first pod is reported, already finished, before the rest is drained.
+    let mut pod = first.clone();
+    pod.metadata.uid = "u-first".into();
+    job_controller::sim::pod::succeeded(&mut pod, t(1));
+    ctl.handle_pod(t(1), PodEvent::Observed(&pod)).unwrap();
+    let rest: Vec<Action> = std::iter::from_fn(|| ctl.poll_action()).collect();
+    let queued_first = rest
+        .iter()
+        .take_while(|a| matches!(a, Action::CreatePod(_)))
+        .count();
+    assert_eq!(queued_first, 2, "the two queued creations come first: {rest:?}");
+    assert_eq!(
+        count(&rest, |a| matches!(a, Action::CreatePod(_))),
+        2,
+        "no creation is asked for again: {rest:?}"
+    );
+    assert!(
+        rest.iter().any(|a| matches!(
+            a,
+            Action::RemoveFinalizer { name, .. } if *name == first.metadata.name
+        )),
+        "the success is counted: {rest:?}"
+    );
+    assert_eq!(ctl.status().succeeded, 1);
+}
+
+/// A refused input changes nothing, the queue included.
+#[test]
+fn a_refused_input_while_draining_leaves_the_queue_as_it_was() {
+    let mut ctl = JobController::new(job(3, 3), t(10));
+    assert!(matches!(ctl.poll_action(), Some(Action::CreatePod(_))));
+    let mut untouched = ctl.clone();
+    assert!(ctl.handle_timeout(t(5)).is_err(), "time went backwards");
+    let after: Vec<Action> = std::iter::from_fn(|| ctl.poll_action()).collect();
+    let before: Vec<Action> = std::iter::from_fn(|| untouched.poll_action()).collect();
+    assert_eq!(after, before);
+    assert_eq!(count(&after, |a| matches!(a, Action::CreatePod(_))), 2);
+}

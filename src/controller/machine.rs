@@ -100,6 +100,16 @@ impl Timers {
 /// takes `now`; the machine never reads a clock. Each `handle_*` call
 /// reconciles once, as upstream's `syncJob` does after an event.
 ///
+/// Calling `handle_*` while actions are still queued is allowed: the new
+/// input's actions are queued after the old ones, and the reconcile counts
+/// the queued creations and deletions as asked for (it does not ask for
+/// them again). An executor that reports each action's outcome as soon as
+/// it has one — the pod it created, a failed creation — may do so between
+/// two `poll_action` calls; the order of the queue stays the order to
+/// carry actions out in. A `handle_*` call that returns an error (time
+/// running backwards, a pod of another Job, a spec change no API server
+/// would admit) changes nothing, queued actions included.
+///
 /// Cost: each event and the reconcile after it cost O(log n) in the number
 /// of pods (plus the size of what is written: the status, the pods acted
 /// on). The machine keeps incremental aggregates — active, ready and
@@ -110,7 +120,13 @@ impl Timers {
 /// Where upstream behaves oddly the machine follows it:
 /// - while a replacement waits for the pod-failure backoff, the status
 ///   reports `active: 0` even if pods are running (`manageJob` returns 0 on
-///   that path);
+///   that path). If some of those pods are ready, the API server refuses
+///   that status (`ready` above `active`), so the reconcile writes nothing,
+///   removes no finalizer and keeps its backoff record, as upstream's fails
+///   at the flush; the status stays as last written until the backoff ends
+///   or no pod is ready. (Upstream reports the real active count since
+///   kubernetes#139457; the conformance cases this crate follows predate
+///   it.)
 /// - a Job resumed after its deadline window ran out while suspended fails
 ///   at once with `DeadlineExceeded`, and its `Suspended=True` condition
 ///   stays (the deadline is checked before the resume is processed);
