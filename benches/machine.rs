@@ -45,11 +45,11 @@ use criterion::{
     criterion_main, measurement::WallTime,
 };
 use job_controller::api::{JobConditionType, JobStatus, Pod, PodPhase, keys};
-use job_controller::controller::{MAX_POD_CREATE_DELETE_PER_SYNC, MAX_UNCOUNTED_PODS};
 use job_controller::sim::{PodBehaviour, Simulation, pod};
 use job_controller::{
     Action, JobController, MachineError, PodEvent, TimeoutReason, ValidJob, parse_job,
 };
+use job_controller::{MAX_POD_CREATE_DELETE_PER_SYNC, MAX_UNCOUNTED_PODS};
 
 // ---- modes and sizes -------------------------------------------------------
 

@@ -9,12 +9,12 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 /// First delay after a failure (upstream `DefaultJobPodFailureBackOff`).
-pub const BASE_DELAY: Duration = Duration::seconds(10);
+pub(crate) const BASE_DELAY: Duration = Duration::seconds(10);
 /// Cap of the delay (upstream `MaxJobPodFailureBackOff`): 10 minutes.
-pub const MAX_DELAY: Duration = Duration::seconds(600);
+pub(crate) const MAX_DELAY: Duration = Duration::seconds(600);
 /// The controller never asks to be woken sooner than this after a backoff
 /// decision (upstream batches pod-event syncs by one second).
-pub const MIN_REQUEUE: Duration = Duration::seconds(1);
+pub(crate) const MIN_REQUEUE: Duration = Duration::seconds(1);
 
 /// The remembered failure history of a Job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -68,7 +68,7 @@ impl BackoffRecord {
 
 /// The delay after `failures` consecutive failures: 10 s doubling, capped at
 /// 600 s (upstream `getRemainingTimeForFailuresCount`).
-pub fn delay_for_failures(failures: u32) -> Duration {
+pub(crate) fn delay_for_failures(failures: u32) -> Duration {
     if failures == 0 {
         return Duration::zero();
     }
@@ -83,7 +83,11 @@ pub fn delay_for_failures(failures: u32) -> Duration {
 }
 
 /// Time left of the delay for `failures` failures, the last finished at `last`.
-pub fn remaining_for_failures(failures: u32, last: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
+pub(crate) fn remaining_for_failures(
+    failures: u32,
+    last: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Duration {
     if failures == 0 {
         return Duration::zero();
     }

@@ -9,7 +9,7 @@ use crate::controller::pod::{FailureDetails, PodRecord};
 
 /// The outcome of matching one failed pod.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PolicyMatch {
+pub(crate) struct PolicyMatch {
     /// The FailJob message, when a FailJob rule matched.
     pub fail_job_message: Option<String>,
     /// Whether the failure counts toward the backoff limits (false for Ignore).

@@ -11,18 +11,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// A set of non-negative indexes stored as maximal disjoint runs.
-///
-/// ```
-/// use job_controller::indexes::IndexSet;
-/// let set = IndexSet::parse("0,2-4,7", 10);
-/// assert_eq!(set.len(), 5);
-/// assert!(set.contains(3));
-/// assert_eq!(set.to_string(), "0,2-4,7");
-/// let pair: IndexSet = [1, 2].into_iter().collect();
-/// assert_eq!(pair.to_string(), "1,2"); // a run of two is written as two singles
-/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct IndexSet {
+pub(crate) struct IndexSet {
     /// first index of a run → last index of the run (inclusive).
     runs: BTreeMap<i32, i32>,
     len: u64,
@@ -30,7 +20,7 @@ pub struct IndexSet {
 
 impl IndexSet {
     /// An empty set.
-    pub fn new() -> IndexSet {
+    pub(crate) fn new() -> IndexSet {
         IndexSet::default()
     }
 
@@ -38,7 +28,7 @@ impl IndexSet {
     /// does: leniently. A malformed interval is skipped, parsing stops at the
     /// first interval that starts at or beyond `completions`, and an interval
     /// end beyond it is clipped to `completions - 1`.
-    pub fn parse(text: &str, completions: i32) -> IndexSet {
+    pub(crate) fn parse(text: &str, completions: i32) -> IndexSet {
         let mut set = IndexSet::new();
         if text.is_empty() {
             return set;
@@ -63,68 +53,18 @@ impl IndexSet {
         set
     }
 
-    /// Whether the text is in the strict form validation accepts: ascending,
-    /// non-overlapping intervals of non-negative numbers below `completions`.
-    /// Returns a description of the first problem.
-    pub fn check_strict(text: &str, completions: i32) -> Result<IndexSet, String> {
-        let mut set = IndexSet::new();
-        if text.is_empty() {
-            return Ok(set);
-        }
-        let mut prev_last: Option<i64> = None;
-        for part in text.split(',') {
-            let mut limits = part.splitn(2, '-');
-            let parse = |t: &str| -> Result<i64, String> {
-                if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(format!("cannot convert string to integer for index: {t:?}"));
-                }
-                t.parse::<i64>()
-                    .map_err(|_| format!("cannot convert string to integer for index: {t:?}"))
-            };
-            let first = parse(limits.next().unwrap_or_default())?;
-            let last = match limits.next() {
-                Some(t) => parse(t)?,
-                None => first,
-            };
-            if last < first {
-                return Err(format!(
-                    "non-increasing order, previous: {first}, current: {last}"
-                ));
-            }
-            if let Some(p) = prev_last {
-                if first <= p {
-                    return Err(format!(
-                        "non-increasing order, previous: {p}, current: {first}"
-                    ));
-                }
-            }
-            if last >= i64::from(completions) {
-                return Err(format!("too large: {last}"));
-            }
-            prev_last = Some(last);
-            // Bounded by `completions`, so these fit in i32.
-            set.insert_range(first as i32, last as i32);
-        }
-        Ok(set)
-    }
-
     /// Number of indexes in the set.
-    pub fn len(&self) -> u64 {
+    pub(crate) fn len(&self) -> u64 {
         self.len
     }
 
     /// Whether the set is empty.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }
 
-    /// Number of maximal runs.
-    pub fn run_count(&self) -> usize {
-        self.runs.len()
-    }
-
     /// Whether `index` is in the set.
-    pub fn contains(&self, index: i32) -> bool {
+    pub(crate) fn contains(&self, index: i32) -> bool {
         self.run_containing(index).is_some()
     }
 
@@ -137,7 +77,7 @@ impl IndexSet {
     }
 
     /// Adds one index. Returns whether it was new.
-    pub fn insert(&mut self, index: i32) -> bool {
+    pub(crate) fn insert(&mut self, index: i32) -> bool {
         if self.contains(index) {
             return false;
         }
@@ -146,7 +86,7 @@ impl IndexSet {
     }
 
     /// Adds every index in `first..=last` (nothing if `last < first`).
-    pub fn insert_range(&mut self, first: i32, last: i32) {
+    pub(crate) fn insert_range(&mut self, first: i32, last: i32) {
         if last < first {
             return;
         }
@@ -178,7 +118,7 @@ impl IndexSet {
     }
 
     /// Removes one index. Returns whether it was present.
-    pub fn remove(&mut self, index: i32) -> bool {
+    pub(crate) fn remove(&mut self, index: i32) -> bool {
         let Some((f, l)) = self.run_containing(index) else {
             return false;
         };
@@ -194,23 +134,8 @@ impl IndexSet {
         true
     }
 
-    /// Removes every index at or above `bound`.
-    pub fn truncate(&mut self, bound: i32) {
-        let above: Vec<i32> = self.runs.range(bound..).map(|(f, _)| *f).collect();
-        for f in above {
-            self.remove_run(f);
-        }
-        if let Some((f, l)) = self.runs.range(..bound).next_back().map(|(f, l)| (*f, *l)) {
-            if l >= bound {
-                self.remove_run(f);
-                self.runs.insert(f, bound - 1);
-                self.len += run_len(f, bound - 1);
-            }
-        }
-    }
-
     /// The smallest index `>= from` that is not in the set.
-    pub fn first_absent_from(&self, from: i32) -> i32 {
+    pub(crate) fn first_absent_from(&self, from: i32) -> i32 {
         match self.run_containing(from) {
             Some((_, last)) => last.saturating_add(1),
             None => from,
@@ -218,17 +143,12 @@ impl IndexSet {
     }
 
     /// The maximal runs, ascending, as inclusive `(first, last)` pairs.
-    pub fn runs(&self) -> impl Iterator<Item = (i32, i32)> + '_ {
+    pub(crate) fn runs(&self) -> impl Iterator<Item = (i32, i32)> + '_ {
         self.runs.iter().map(|(f, l)| (*f, *l))
     }
 
-    /// Every index, ascending.
-    pub fn iter(&self) -> impl Iterator<Item = i32> + '_ {
-        self.runs().flat_map(|(f, l)| f..=l)
-    }
-
     /// Number of indexes of this set that are in `first..=last`.
-    pub fn count_in(&self, first: i32, last: i32) -> u64 {
+    pub(crate) fn count_in(&self, first: i32, last: i32) -> u64 {
         let mut n = 0;
         if let Some(l) = self.runs.range(..first).next_back().map(|(_, l)| *l) {
             if l >= first {
@@ -280,6 +200,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn parse_count_and_format() {
+        let set = IndexSet::parse("0,2-4,7", 10);
+        assert_eq!(set.len(), 5);
+        assert!(set.contains(3));
+        assert_eq!(set.to_string(), "0,2-4,7");
+        let pair: IndexSet = [1, 2].into_iter().collect();
+        assert_eq!(
+            pair.to_string(),
+            "1,2",
+            "a run of two is written as two singles"
+        );
+    }
+
+    #[test]
     fn format_uses_ranges_only_for_three_or_more() {
         let s: IndexSet = [0, 2, 3, 4, 7, 9, 10].into_iter().collect();
         assert_eq!(s.to_string(), "0,2-4,7,9,10");
@@ -317,25 +251,9 @@ mod tests {
     }
 
     #[test]
-    fn truncate_clips_at_bound() {
-        let mut s = IndexSet::parse("0-5,8,10-12", 100);
-        s.truncate(11);
-        assert_eq!(s.to_string(), "0-5,8,10");
-        assert_eq!(s.len(), 8);
-    }
-
-    #[test]
     fn count_in_counts_overlap() {
         let s = IndexSet::parse("0-5,8,10-12", 100);
         assert_eq!(s.count_in(3, 10), 5);
         assert_eq!(s.count_in(6, 7), 0);
-    }
-
-    #[test]
-    fn strict_check_rejects_disorder_and_range() {
-        assert!(IndexSet::check_strict("0,2-4", 5).is_ok());
-        assert!(IndexSet::check_strict("2,1", 5).is_err());
-        assert!(IndexSet::check_strict("0-5", 5).is_err());
-        assert!(IndexSet::check_strict("a", 5).is_err());
     }
 }

@@ -3,16 +3,16 @@
 #![deny(missing_docs)]
 
 pub mod api;
-pub mod backoff;
-pub mod controller;
+mod backoff;
+mod controller;
 pub mod defaults;
-pub mod error;
-pub mod failure_policy;
-pub mod indexes;
+mod error;
+mod failure_policy;
+mod indexes;
 #[cfg(feature = "sim")]
 pub mod sim;
-pub mod status;
-pub mod success_policy;
+mod status;
+mod success_policy;
 mod time;
 mod valid;
 pub mod validation;
@@ -22,8 +22,8 @@ mod yaml;
 pub use api::Job;
 pub use backoff::BackoffRecord;
 pub use controller::{
-    Action, DeleteJobReason, DeleteReason, JobController, MachineError, PodEvent, PodToCreate,
-    RestoreError, Timeout, TimeoutReason,
+    Action, DeleteJobReason, DeleteReason, JobController, MAX_POD_CREATE_DELETE_PER_SYNC,
+    MAX_UNCOUNTED_PODS, MachineError, PodEvent, PodToCreate, RestoreError, Timeout, TimeoutReason,
 };
 pub use error::{Error, ErrorKind, FieldError, ParseError, ValidationErrors};
 pub use valid::ValidJob;

@@ -7,38 +7,39 @@ use chrono::{DateTime, Utc};
 use crate::api::{ConditionStatus, JobCondition, JobConditionType};
 
 /// Reason of `FailureTarget`/`Failed` when too many pods failed.
-pub const REASON_BACKOFF_LIMIT_EXCEEDED: &str = "BackoffLimitExceeded";
+pub(crate) const REASON_BACKOFF_LIMIT_EXCEEDED: &str = "BackoffLimitExceeded";
 /// Reason of `FailureTarget`/`Failed` after `activeDeadlineSeconds`.
-pub const REASON_DEADLINE_EXCEEDED: &str = "DeadlineExceeded";
+pub(crate) const REASON_DEADLINE_EXCEEDED: &str = "DeadlineExceeded";
 /// Reason of `FailureTarget`/`Failed` after a FailJob rule matched.
-pub const REASON_POD_FAILURE_POLICY: &str = "PodFailurePolicy";
+pub(crate) const REASON_POD_FAILURE_POLICY: &str = "PodFailurePolicy";
 /// Reason of `FailureTarget`/`Failed` when more indexes failed than allowed.
-pub const REASON_MAX_FAILED_INDEXES_EXCEEDED: &str = "MaxFailedIndexesExceeded";
+pub(crate) const REASON_MAX_FAILED_INDEXES_EXCEEDED: &str = "MaxFailedIndexesExceeded";
 /// Reason of `FailureTarget`/`Failed` when every index ended and some failed.
-pub const REASON_FAILED_INDEXES: &str = "FailedIndexes";
+pub(crate) const REASON_FAILED_INDEXES: &str = "FailedIndexes";
 /// Reason of `SuccessCriteriaMet`/`Complete` when enough pods succeeded.
-pub const REASON_COMPLETIONS_REACHED: &str = "CompletionsReached";
+pub(crate) const REASON_COMPLETIONS_REACHED: &str = "CompletionsReached";
 /// Reason of `SuccessCriteriaMet`/`Complete` when a success policy rule matched.
-pub const REASON_SUCCESS_POLICY: &str = "SuccessPolicy";
+pub(crate) const REASON_SUCCESS_POLICY: &str = "SuccessPolicy";
 /// Reason of `Suspended=True`.
-pub const REASON_JOB_SUSPENDED: &str = "JobSuspended";
+pub(crate) const REASON_JOB_SUSPENDED: &str = "JobSuspended";
 /// Reason of `Suspended=False`.
-pub const REASON_JOB_RESUMED: &str = "JobResumed";
+pub(crate) const REASON_JOB_RESUMED: &str = "JobResumed";
 
 /// Message for [`REASON_BACKOFF_LIMIT_EXCEEDED`].
-pub const MESSAGE_BACKOFF_LIMIT_EXCEEDED: &str = "Job has reached the specified backoff limit";
+pub(crate) const MESSAGE_BACKOFF_LIMIT_EXCEEDED: &str =
+    "Job has reached the specified backoff limit";
 /// Message for [`REASON_DEADLINE_EXCEEDED`].
-pub const MESSAGE_DEADLINE_EXCEEDED: &str = "Job was active longer than specified deadline";
+pub(crate) const MESSAGE_DEADLINE_EXCEEDED: &str = "Job was active longer than specified deadline";
 /// Message for [`REASON_MAX_FAILED_INDEXES_EXCEEDED`].
-pub const MESSAGE_MAX_FAILED_INDEXES_EXCEEDED: &str =
+pub(crate) const MESSAGE_MAX_FAILED_INDEXES_EXCEEDED: &str =
     "Job has exceeded the specified maximal number of failed indexes";
 /// Message for [`REASON_FAILED_INDEXES`].
-pub const MESSAGE_FAILED_INDEXES: &str = "Job has failed indexes";
+pub(crate) const MESSAGE_FAILED_INDEXES: &str = "Job has failed indexes";
 /// Message for [`REASON_COMPLETIONS_REACHED`].
-pub const MESSAGE_COMPLETIONS_REACHED: &str = "Reached expected number of succeeded pods";
+pub(crate) const MESSAGE_COMPLETIONS_REACHED: &str = "Reached expected number of succeeded pods";
 
 /// A new condition stamped with `now` as probe and transition time.
-pub fn new_condition(
+pub(crate) fn new_condition(
     type_: JobConditionType,
     status: ConditionStatus,
     reason: &str,
@@ -58,7 +59,7 @@ pub fn new_condition(
 /// Sets the condition of this type to the given status, reason and message:
 /// replaces it if any of those differ, appends it if absent — except that a
 /// `False` condition is never appended. Returns whether the list changed.
-pub fn ensure_condition(
+pub(crate) fn ensure_condition(
     conditions: &mut Vec<JobCondition>,
     type_: JobConditionType,
     status: ConditionStatus,

@@ -4,7 +4,7 @@ use crate::api::SuccessPolicy;
 use crate::indexes::IndexSet;
 
 /// Returns the `SuccessPolicy` message of the first satisfied rule.
-pub fn match_success_policy(
+pub(crate) fn match_success_policy(
     policy: Option<&SuccessPolicy>,
     completions: i32,
     succeeded: &IndexSet,

@@ -165,7 +165,7 @@ mod emit {
 
     /// Where a node starts.
     #[derive(Clone, Copy, PartialEq, Eq)]
-    pub enum Position {
+    pub(super) enum Position {
         /// At the start of the document.
         Document,
         /// After `key:` (a scalar follows on the same line, a collection on
@@ -184,7 +184,7 @@ mod emit {
         }
     }
 
-    pub fn node(out: &mut String, v: &Yaml, indent: usize, at: Position) {
+    pub(super) fn node(out: &mut String, v: &Yaml, indent: usize, at: Position) {
         match v {
             Yaml::Tagged(t) => node(out, &t.value, indent, at),
             Yaml::Mapping(m) if !m.is_empty() => {

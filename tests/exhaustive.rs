@@ -232,7 +232,7 @@ fn every_small_job_keeps_every_invariant() {
         .unwrap_or(6usize);
     let configs = configurations();
     // One configuration at a time per core.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|scope| {

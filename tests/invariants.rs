@@ -432,6 +432,93 @@ mod exact_histories {
         );
     }
 
+    /// The harness's backoff tracker (found by a 40 000-history hunt, case
+    /// seed `cc 248aadba…`): a terminating pod counts as failed, but the
+    /// write that would record it is refused (ready > active while the
+    /// backoff holds), so nothing is recorded; the pod then succeeds and is
+    /// counted as a success, which clears the backoff record — upstream's
+    /// `newBackoffRecord` sees it among the new succeeded pods. The tracker
+    /// had taken the failure as recorded and expected a 20 s delay where
+    /// the record holds one failure (10 s). The machine was right; the
+    /// tracker now folds every finish no write has recorded into the next
+    /// write, and drops one whose finalizer goes without a write.
+    #[test]
+    fn a_success_after_a_refused_write_clears_the_backoff() {
+        expect_steps(
+            JobParams {
+                indexed: true,
+                completions: Some(3),
+                ..JobParams::default()
+            },
+            &[
+                (Advance::Secs(0), Input::Succeed(0)),
+                (
+                    Advance::Secs(0),
+                    Input::Fail {
+                        pod: 0,
+                        code: 0,
+                        disruption: false,
+                    },
+                ),
+                (Advance::Secs(0), Input::Suspend(true)),
+                (Advance::Secs(0), Input::Terminate(0)),
+                (Advance::Secs(0), Input::Parallelism(2)),
+                (Advance::Secs(6), Input::Run(0)),
+                (Advance::Secs(4), Input::Suspend(false)),
+                (Advance::Secs(0), Input::Ready(20)),
+                (Advance::Secs(0), Input::Terminate(47)),
+                (Advance::Secs(0), Input::Succeed(47)),
+                (
+                    Advance::Secs(0),
+                    Input::Fail {
+                        pod: 0,
+                        code: 0,
+                        disruption: false,
+                    },
+                ),
+                (Advance::ToTimeout, Input::Run(0)),
+                (Advance::Secs(0), Input::Suspend(false)),
+            ],
+        );
+    }
+
+    /// The harness's backoff tracker again (case seed `cc d3e761e7…`): a
+    /// failed pod whose write is refused is then forced away with its
+    /// finalizer, so no sync ever lists it again and upstream never counts
+    /// it. The tracker kept it pending and folded it into the next write
+    /// (two failures, 20 s) where the record holds one (10 s). The machine
+    /// was right; the tracker forgets a pending finish when its pod goes.
+    #[test]
+    fn a_failed_pod_forced_away_before_it_is_recorded_adds_no_backoff() {
+        expect_clean(
+            JobParams {
+                parallelism: Some(3),
+                ..JobParams::default()
+            },
+            Start::T0,
+            &[
+                (0, Input::Ready(0)),
+                (
+                    0,
+                    Input::Fail {
+                        pod: 83,
+                        code: 0,
+                        disruption: false,
+                    },
+                ),
+                (
+                    0,
+                    Input::Gone {
+                        pod: 11,
+                        force: true,
+                    },
+                ),
+                (0, Input::Terminate(0)),
+                (10, Input::Run(0)),
+            ],
+        );
+    }
+
     /// `[no-panic]`: a Job created at `DateTime::<Utc>::MAX_UTC` whose pod
     /// fails: the backoff wake-up `now + remaining` overflows
     /// (src/controller/sync.rs, "`DateTime + TimeDelta` overflowed").

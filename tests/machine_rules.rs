@@ -395,7 +395,7 @@ fn a_finished_job_asks_for_no_deadline_wake_up() {
     );
     cluster
         .update(&mut ctl, t(294), &created[0].0, |p| {
-            pod::succeeded(p, t(294))
+            pod::succeeded(p, t(294));
         })
         .unwrap();
     cluster.settle(&mut ctl, t(294)).unwrap();
@@ -833,7 +833,10 @@ fn an_input_while_draining_queues_after_what_is_queued() {
         .iter()
         .take_while(|a| matches!(a, Action::CreatePod(_)))
         .count();
-    assert_eq!(queued_first, 2, "the two queued creations come first: {rest:?}");
+    assert_eq!(
+        queued_first, 2,
+        "the two queued creations come first: {rest:?}"
+    );
     assert_eq!(
         count(&rest, |a| matches!(a, Action::CreatePod(_))),
         2,

@@ -28,7 +28,7 @@ pub(crate) struct Params {
 }
 
 impl Params {
-    pub fn of(job: &ValidJob) -> Params {
+    pub(super) fn of(job: &ValidJob) -> Params {
         Params {
             only_replace_failed: job.only_replace_failed_pods(),
             has_failure_policy: job.pod_failure_policy().is_some(),
@@ -85,14 +85,14 @@ pub(crate) struct Aggregates {
 
 impl Aggregates {
     /// The active pods of one index, in list order.
-    pub fn active_of_index(&self, i: i32) -> impl Iterator<Item = (u64, PodId)> + '_ {
+    pub(crate) fn active_of_index(&self, i: i32) -> impl Iterator<Item = (u64, PodId)> + '_ {
         self.active_by_index
             .range((i, 0, PodId::MIN)..=(i, u64::MAX, PodId::MAX))
             .map(|&(_, seq, id)| (seq, id))
     }
 
     /// The active pods at index `from` or above, by index then list order.
-    pub fn active_from_index(&self, from: i32) -> impl Iterator<Item = (u64, PodId)> + '_ {
+    pub(crate) fn active_from_index(&self, from: i32) -> impl Iterator<Item = (u64, PodId)> + '_ {
         self.active_by_index
             .range((from, 0, PodId::MIN)..)
             .map(|&(_, seq, id)| (seq, id))
@@ -102,7 +102,7 @@ impl Aggregates {
     /// reference model): each ordered set is collected and built in bulk
     /// (sorted once, nodes filled in order), a fraction of the cost of
     /// inserting pod by pod.
-    pub fn build<'a>(
+    pub(crate) fn build<'a>(
         job: &ValidJob,
         pods: impl IntoIterator<Item = (PodId, &'a PodRecord)>,
     ) -> Aggregates {
@@ -155,24 +155,24 @@ impl Aggregates {
         }
     }
 
-    pub fn insert(&mut self, job: &ValidJob, id: PodId, p: &PodRecord) {
+    pub(crate) fn insert(&mut self, job: &ValidJob, id: PodId, p: &PodRecord) {
         self.apply(job, id, p, true);
     }
 
-    pub fn remove(&mut self, job: &ValidJob, id: PodId, p: &PodRecord) {
+    pub(crate) fn remove(&mut self, job: &ValidJob, id: PodId, p: &PodRecord) {
         self.apply(job, id, p, false);
     }
 
     /// Adds (`add`) or takes away one pod's contribution to every aggregate.
     fn apply(&mut self, job: &ValidJob, id: PodId, p: &PodRecord, add: bool) {
         parts(self.params, id, p, |part| {
-            self.apply_part(job, p, part, add)
+            self.apply_part(job, p, part, add);
         });
     }
 
     /// What pod `p` (in slot `id`) contributes now: kept by the caller
     /// across a change of the record and handed to [`Aggregates::replace`].
-    pub fn parts_of(&self, id: PodId, p: &PodRecord) -> Parts {
+    pub(crate) fn parts_of(&self, id: PodId, p: &PodRecord) -> Parts {
         let mut all = Parts::default();
         parts(self.params, id, p, |part| all.push(part));
         all
@@ -182,7 +182,7 @@ impl Aggregates {
     /// `p` contributes, touching only the parts that differ: most events
     /// move a pod in one or two orders (a pod that becomes ready changes
     /// its removal rank and the ready count, nothing else).
-    pub fn replace(&mut self, job: &ValidJob, id: PodId, before: &Parts, p: &PodRecord) {
+    pub(crate) fn replace(&mut self, job: &ValidJob, id: PodId, before: &Parts, p: &PodRecord) {
         let after = self.parts_of(id, p);
         for &part in before.iter().filter(|&part| !after.keeps(part)) {
             self.apply_part(job, p, part, false);

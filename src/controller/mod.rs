@@ -1,9 +1,9 @@
 //! The controller: a sans-IO state machine for one Job.
 
-pub mod action;
+mod action;
 mod aggregates;
 mod create;
-pub mod error;
+mod error;
 mod machine;
 pub(crate) mod pod;
 mod pods;

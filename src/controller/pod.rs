@@ -189,7 +189,7 @@ impl PodRecord {
     /// Reduces an observed pod. `seq` is the list position to use if the
     /// pod is new. The name and UID are copied only when `names` is true
     /// (a pod seen before keeps the ones it has).
-    pub fn from_pod(pod: &Pod, seq: u64, names: bool) -> PodRecord {
+    pub(crate) fn from_pod(pod: &Pod, seq: u64, names: bool) -> PodRecord {
         let empty = PodStatus::default();
         let status = pod.status.as_ref().unwrap_or(&empty);
         let phase = pod.phase();
@@ -243,34 +243,34 @@ impl PodRecord {
     /// Keeps the terminal state of `old` (phase and what was read of the
     /// containers when it finished): a terminal phase is final, so a later
     /// event with another phase is stale in those respects.
-    pub fn keep_terminal_state(&mut self, old: &mut PodRecord) {
+    pub(crate) fn keep_terminal_state(&mut self, old: &mut PodRecord) {
         self.phase = old.phase.clone();
         self.containers_finished_at = old.containers_finished_at;
         self.failure = old.failure.take();
     }
 
-    pub fn is_finished(&self) -> bool {
+    pub(crate) fn is_finished(&self) -> bool {
         matches!(self.phase, PodPhase::Succeeded | PodPhase::Failed)
     }
 
     /// Upstream `IsPodActive`: not finished and not being deleted.
-    pub fn is_active(&self) -> bool {
+    pub(crate) fn is_active(&self) -> bool {
         !self.is_finished() && self.deletion_timestamp.is_none()
     }
 
     /// Upstream `IsPodTerminating`: being deleted and not finished.
-    pub fn is_terminating(&self) -> bool {
+    pub(crate) fn is_terminating(&self) -> bool {
         !self.is_finished() && self.deletion_timestamp.is_some()
     }
 
     /// Upstream `podutil.IsPodReady`.
-    pub fn is_ready(&self) -> bool {
+    pub(crate) fn is_ready(&self) -> bool {
         self.ready.is_some_and(|r| r.status)
     }
 
     /// Upstream `isPodFailed`: phase Failed, or — unless only failed pods are
     /// replaced — being deleted without having succeeded.
-    pub fn considered_failed(&self, only_replace_failed: bool) -> bool {
+    pub(crate) fn considered_failed(&self, only_replace_failed: bool) -> bool {
         if self.phase == PodPhase::Failed {
             return true;
         }
@@ -280,14 +280,14 @@ impl PodRecord {
     }
 
     /// `job-index-failure-count + job-index-ignored-failure-count`.
-    pub fn absolute_failure_count(&self) -> i64 {
+    pub(crate) fn absolute_failure_count(&self) -> i64 {
         i64::from(self.failure_count) + i64::from(self.ignored_failure_count)
     }
 
     /// Upstream `getFinishedTime` (sidecar-aware): the containers' latest
     /// finish when all regular containers and sidecars have one; else the
     /// `Ready=False` transition; else deletion minus grace; else creation.
-    pub fn finish_time(&self) -> DateTime<Utc> {
+    pub(crate) fn finish_time(&self) -> DateTime<Utc> {
         if let Some(t) = self.containers_finished_at {
             return t;
         }
@@ -308,7 +308,7 @@ impl PodRecord {
     /// The sort key of upstream's `controller.ActivePods` order: the pod to
     /// delete first sorts first (unscheduled, then earlier phase, not ready,
     /// ready more recently, more restarts, newer). Callers break ties.
-    pub fn removal_key(&self) -> RemovalKey {
+    pub(crate) fn removal_key(&self) -> RemovalKey {
         let phase_rank = match self.phase {
             PodPhase::Pending => 0,
             PodPhase::Unknown => 1,
@@ -336,7 +336,7 @@ impl PodRecord {
 
     /// Compares two pods in removal order (see [`PodRecord::removal_key`]).
     #[cfg(test)]
-    pub fn removal_order(a: &PodRecord, b: &PodRecord) -> Ordering {
+    pub(crate) fn removal_order(a: &PodRecord, b: &PodRecord) -> Ordering {
         (a.removal_key(), &a.name).cmp(&(b.removal_key(), &b.name))
     }
 }

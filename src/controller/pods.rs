@@ -44,8 +44,8 @@ type FnvBuild = BuildHasherDefault<Fnv>;
 pub(crate) struct PodId(u32);
 
 impl PodId {
-    pub const MIN: PodId = PodId(0);
-    pub const MAX: PodId = PodId(u32::MAX);
+    pub(crate) const MIN: PodId = PodId(0);
+    pub(crate) const MAX: PodId = PodId(u32::MAX);
 }
 
 /// Pods by slot, with lookups by name and by UID.
@@ -162,51 +162,51 @@ fn uid_of(p: &PodRecord) -> &str {
 }
 
 impl PodStore {
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.by_name.len
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.by_name.len == 0
     }
 
-    pub fn get(&self, id: PodId) -> Option<&PodRecord> {
+    pub(crate) fn get(&self, id: PodId) -> Option<&PodRecord> {
         self.slots.get(id.0 as usize).and_then(Option::as_ref)
     }
 
-    pub fn get_mut(&mut self, id: PodId) -> Option<&mut PodRecord> {
+    pub(crate) fn get_mut(&mut self, id: PodId) -> Option<&mut PodRecord> {
         self.slots.get_mut(id.0 as usize).and_then(Option::as_mut)
     }
 
-    pub fn id(&self, name: &str) -> Option<PodId> {
+    pub(crate) fn id(&self, name: &str) -> Option<PodId> {
         self.by_name.get(&self.slots, name, name_of)
     }
 
-    pub fn by_name(&self, name: &str) -> Option<&PodRecord> {
+    pub(crate) fn by_name(&self, name: &str) -> Option<&PodRecord> {
         self.id(name).and_then(|id| self.get(id))
     }
 
-    pub fn contains_name(&self, name: &str) -> bool {
+    pub(crate) fn contains_name(&self, name: &str) -> bool {
         self.id(name).is_some()
     }
 
     /// The pod with this UID, if tracked (the one stored last, should two
     /// records claim one UID).
-    pub fn by_uid(&self, uid: &str) -> Option<&PodRecord> {
+    pub(crate) fn by_uid(&self, uid: &str) -> Option<&PodRecord> {
         self.by_uid
             .get(&self.slots, uid, uid_of)
             .and_then(|id| self.get(id))
     }
 
     /// Makes room for `n` more pods (a restore lists them all at once).
-    pub fn reserve(&mut self, n: usize) {
+    pub(crate) fn reserve(&mut self, n: usize) {
         self.slots.reserve(n);
         self.by_name.buckets.reserve(n);
         self.by_uid.buckets.reserve(n);
     }
 
     /// Stores a record whose name is not tracked yet and returns its slot.
-    pub fn insert(&mut self, record: PodRecord) -> PodId {
+    pub(crate) fn insert(&mut self, record: PodRecord) -> PodId {
         let id = match self.free.pop() {
             Some(slot) => PodId(slot),
             None => {
@@ -231,7 +231,7 @@ impl PodStore {
     }
 
     /// Takes a record out; its slot becomes free.
-    pub fn remove(&mut self, id: PodId) -> Option<PodRecord> {
+    pub(crate) fn remove(&mut self, id: PodId) -> Option<PodRecord> {
         let record = self.slots.get_mut(id.0 as usize)?.take()?;
         self.by_name.remove(&record.name, id);
         self.by_uid.remove(&record.uid, id);
@@ -240,7 +240,7 @@ impl PodStore {
     }
 
     /// Every record with its id, in slot order.
-    pub fn iter(&self) -> impl Iterator<Item = (PodId, &PodRecord)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (PodId, &PodRecord)> {
         self.slots.iter().enumerate().filter_map(|(i, s)| {
             let id = PodId(u32::try_from(i).unwrap_or(u32::MAX));
             s.as_ref().map(|p| (id, p))
@@ -265,11 +265,11 @@ pub(crate) struct GoneGuard {
 }
 
 impl GoneGuard {
-    pub fn contains(&self, uid: &str) -> bool {
+    pub(crate) fn contains(&self, uid: &str) -> bool {
         self.uids.contains(uid)
     }
 
-    pub fn insert(&mut self, uid: String) {
+    pub(crate) fn insert(&mut self, uid: String) {
         if uid.is_empty() || self.uids.contains(&uid) {
             return;
         }

@@ -27,7 +27,7 @@ pub(crate) struct StatusIndexes {
 impl StatusIndexes {
     /// Parses a status as upstream's sync does (`parseIndexesFromString`,
     /// clipped to the Job's current completions).
-    pub fn of(job: &ValidJob, status: &JobStatus) -> StatusIndexes {
+    pub(crate) fn of(job: &ValidJob, status: &JobStatus) -> StatusIndexes {
         if !job.is_indexed() {
             return StatusIndexes {
                 canonical: true,

@@ -400,7 +400,7 @@ impl Simulation {
                 }
             }
             Scheduled::Finish(name) => {
-                if self.cluster.pod(&name).map(|p| p.phase()) != Some(PodPhase::Running) {
+                if self.cluster.pod(&name).map(crate::api::Pod::phase) != Some(PodPhase::Running) {
                     return;
                 }
                 let fails = (self.random() % 1_000_000) as f64 / 1_000_000.0

@@ -122,7 +122,7 @@ fn validate_on_exit_codes(
             errs.push(field::required(
                 &op,
                 format!("valid values: {}", field::go_quote_list(OPERATORS)),
-            ))
+            ));
         }
         PodFailurePolicyOnExitCodesOperator::Other(s) => {
             errs.push(field::not_supported(&op, s, OPERATORS));

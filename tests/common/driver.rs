@@ -35,23 +35,23 @@ use job_controller::{
 };
 
 /// Time zero of every driven timeline.
-pub fn t0() -> DateTime<Utc> {
+pub(crate) fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap()
 }
 
 /// `secs` seconds after [`t0`].
-pub fn at(secs: i64) -> DateTime<Utc> {
+pub(crate) fn at(secs: i64) -> DateTime<Utc> {
     t0() + Duration::seconds(secs)
 }
 
 /// Seconds from [`t0`] to `t` (whole seconds; the driver only uses those).
-pub fn secs(t: DateTime<Utc>) -> i64 {
+pub(crate) fn secs(t: DateTime<Utc>) -> i64 {
     (t - t0()).num_seconds()
 }
 
 /// Parses a manifest and admits it as the API server does on create, after
 /// giving it what the API server would: a namespace and a UID.
-pub fn admit(manifest: &str) -> ValidJob {
+pub(crate) fn admit(manifest: &str) -> ValidJob {
     let mut job = parse_job(manifest).expect("manifest parses");
     if job.metadata.namespace.is_empty() {
         job.metadata.namespace = "default".into();
@@ -64,7 +64,7 @@ pub fn admit(manifest: &str) -> ValidJob {
 
 /// A pod the machine asked for.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Created {
+pub(crate) struct Created {
     /// Pod name.
     pub name: String,
     /// Completion index (Indexed Jobs).
@@ -77,7 +77,7 @@ pub struct Created {
 
 /// What happened during one input (and the acknowledgements it caused).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Step {
+pub(crate) struct Step {
     /// What the input was, e.g. `fail transcode-abcde (exit 1)`.
     pub label: String,
     /// When (seconds after [`t0`]).
@@ -95,7 +95,7 @@ pub struct Step {
 }
 
 /// Drives one Job's controller like a tiny cluster.
-pub struct Driver {
+pub(crate) struct Driver {
     ctl: JobController,
     now: DateTime<Utc>,
     pods: BTreeMap<String, Pod>,
@@ -112,18 +112,18 @@ pub struct Driver {
 impl Driver {
     /// Starts the controller for `job` at [`t0`] and carries out its first
     /// actions.
-    pub fn new(job: ValidJob) -> Driver {
+    pub(crate) fn new(job: ValidJob) -> Driver {
         Driver::start(job, false)
     }
 
     /// [`Driver::new`] from a manifest ([`admit`]).
-    pub fn from_manifest(manifest: &str) -> Driver {
+    pub(crate) fn from_manifest(manifest: &str) -> Driver {
         Driver::new(admit(manifest))
     }
 
     /// Like [`Driver::new`], but creations stay in flight until
     /// [`Driver::ack_create`] or [`Driver::fail_create`].
-    pub fn hold_creations(job: ValidJob) -> Driver {
+    pub(crate) fn hold_creations(job: ValidJob) -> Driver {
         Driver::start(job, true)
     }
 
@@ -151,52 +151,52 @@ impl Driver {
     // ---- inspection ----------------------------------------------------
 
     /// The machine.
-    pub fn ctl(&self) -> &JobController {
+    pub(crate) fn ctl(&self) -> &JobController {
         &self.ctl
     }
 
     /// The machine, for calling it directly (remember to [`Driver::settle`]).
-    pub fn ctl_mut(&mut self) -> &mut JobController {
+    pub(crate) fn ctl_mut(&mut self) -> &mut JobController {
         &mut self.ctl
     }
 
     /// The machine's current status.
-    pub fn status(&self) -> &JobStatus {
+    pub(crate) fn status(&self) -> &JobStatus {
         self.ctl.status()
     }
 
     /// Every status written, in order.
-    pub fn written(&self) -> &[JobStatus] {
+    pub(crate) fn written(&self) -> &[JobStatus] {
         &self.written
     }
 
     /// The driver's clock (seconds after [`t0`]).
-    pub fn now(&self) -> i64 {
+    pub(crate) fn now(&self) -> i64 {
         secs(self.now)
     }
 
     /// Every pod the machine asked for, in order.
-    pub fn created(&self) -> &[Created] {
+    pub(crate) fn created(&self) -> &[Created] {
         &self.created
     }
 
     /// Names of every pod asked for, in order.
-    pub fn created_names(&self) -> Vec<String> {
+    pub(crate) fn created_names(&self) -> Vec<String> {
         self.created.iter().map(|c| c.name.clone()).collect()
     }
 
     /// When each pod was asked for, in order (seconds).
-    pub fn creation_times(&self) -> Vec<i64> {
+    pub(crate) fn creation_times(&self) -> Vec<i64> {
         self.created.iter().map(|c| c.at).collect()
     }
 
     /// Indexes of every pod asked for, in order.
-    pub fn created_indexes(&self) -> Vec<i32> {
+    pub(crate) fn created_indexes(&self) -> Vec<i32> {
         self.created.iter().filter_map(|c| c.index).collect()
     }
 
     /// The `n`-th pod asked for, 1-based (`p(1)` is the first).
-    pub fn p(&self, n: usize) -> String {
+    pub(crate) fn p(&self, n: usize) -> String {
         self.created
             .get(n.wrapping_sub(1))
             .unwrap_or_else(|| panic!("no pod p{n}: only {} created", self.created.len()))
@@ -205,7 +205,7 @@ impl Driver {
     }
 
     /// The latest pod asked for with completion index `i`.
-    pub fn latest_for_index(&self, i: i32) -> String {
+    pub(crate) fn latest_for_index(&self, i: i32) -> String {
         self.by_index
             .get(&i)
             .unwrap_or_else(|| panic!("no pod for index {i}"))
@@ -213,25 +213,25 @@ impl Driver {
     }
 
     /// The latest pod per index.
-    pub fn latest_per_index(&self) -> &BTreeMap<i32, String> {
+    pub(crate) fn latest_per_index(&self) -> &BTreeMap<i32, String> {
         &self.by_index
     }
 
     /// The pod as the API holds it.
-    pub fn pod(&self, name: &str) -> &Pod {
+    pub(crate) fn pod(&self, name: &str) -> &Pod {
         self.pods
             .get(name)
             .unwrap_or_else(|| panic!("pod {name} does not exist"))
     }
 
     /// Whether the pod exists in the API.
-    pub fn exists(&self, name: &str) -> bool {
+    pub(crate) fn exists(&self, name: &str) -> bool {
         self.pods.contains_key(name)
     }
 
     /// Pods that exist, are not finished and not being deleted, in creation
     /// order.
-    pub fn active(&self) -> Vec<String> {
+    pub(crate) fn active(&self) -> Vec<String> {
         self.created
             .iter()
             .filter_map(|c| self.pods.get(&c.name))
@@ -244,7 +244,7 @@ impl Driver {
     }
 
     /// Pods that exist and are being deleted, in creation order.
-    pub fn terminating(&self) -> Vec<String> {
+    pub(crate) fn terminating(&self) -> Vec<String> {
         self.created
             .iter()
             .filter_map(|c| self.pods.get(&c.name))
@@ -254,7 +254,7 @@ impl Driver {
     }
 
     /// Creations asked for and not yet acknowledged (held mode).
-    pub fn in_flight(&self) -> Vec<String> {
+    pub(crate) fn in_flight(&self) -> Vec<String> {
         self.in_flight
             .iter()
             .map(|p| p.pod.metadata.name.clone())
@@ -262,27 +262,27 @@ impl Driver {
     }
 
     /// The log, one entry per input.
-    pub fn steps(&self) -> &[Step] {
+    pub(crate) fn steps(&self) -> &[Step] {
         &self.steps
     }
 
     /// The latest step.
-    pub fn last_step(&self) -> &Step {
+    pub(crate) fn last_step(&self) -> &Step {
         self.steps.last().expect("at least the creation step")
     }
 
     /// Every action carried out, as `<seconds>s <Debug of the action>`.
-    pub fn trace(&self) -> &[String] {
+    pub(crate) fn trace(&self) -> &[String] {
         &self.trace
     }
 
     /// When `DeleteJob` was first asked for (seconds).
-    pub fn delete_job_at(&self) -> Option<i64> {
+    pub(crate) fn delete_job_at(&self) -> Option<i64> {
         self.delete_job_at
     }
 
     /// The machine's next wake-up, in seconds, and why.
-    pub fn wake(&self) -> Option<(i64, TimeoutReason)> {
+    pub(crate) fn wake(&self) -> Option<(i64, TimeoutReason)> {
         self.ctl.poll_timeout().map(|t| (secs(t.at), t.reason))
     }
 
@@ -290,7 +290,7 @@ impl Driver {
 
     /// Fires every wake-up the machine asks for at or before `at`, each at
     /// its own instant, then moves the clock to `at`.
-    pub fn advance_to(&mut self, at_secs: i64) {
+    pub(crate) fn advance_to(&mut self, at_secs: i64) {
         let target = at(at_secs);
         assert!(
             target >= self.now,
@@ -317,7 +317,7 @@ impl Driver {
     // ---- pod events ------------------------------------------------------
 
     /// The pod's containers start: phase Running.
-    pub fn run(&mut self, pod: &str, at: i64) {
+    pub(crate) fn run(&mut self, pod: &str, at: i64) {
         self.pod_event(pod, at, "run", |p, _| {
             let names = container_names(p);
             let status = p.status.get_or_insert_with(PodStatus::default);
@@ -327,7 +327,7 @@ impl Driver {
     }
 
     /// The pod becomes ready (Running, `Ready=True`).
-    pub fn ready(&mut self, pod: &str, at: i64) {
+    pub(crate) fn ready(&mut self, pod: &str, at: i64) {
         self.pod_event(pod, at, "ready", |p, now| {
             let names = container_names(p);
             let status = p.status.get_or_insert_with(PodStatus::default);
@@ -340,7 +340,7 @@ impl Driver {
     }
 
     /// Every container exits 0: phase Succeeded, finished now.
-    pub fn succeed(&mut self, pod: &str, at: i64) {
+    pub(crate) fn succeed(&mut self, pod: &str, at: i64) {
         self.pod_event(pod, at, "succeed", |p, now| {
             let names = container_names(p);
             let status = p.status.get_or_insert_with(PodStatus::default);
@@ -352,13 +352,19 @@ impl Driver {
 
     /// The first container exits with `exit_code` (the others with 0):
     /// phase Failed, finished now.
-    pub fn fail(&mut self, pod: &str, at: i64, exit_code: i32) {
+    pub(crate) fn fail(&mut self, pod: &str, at: i64, exit_code: i32) {
         self.fail_inner(pod, at, exit_code, None);
     }
 
     /// [`Driver::fail`], with a pod condition `condition=True` added (e.g.
     /// `DisruptionTarget` for an eviction or preemption).
-    pub fn fail_with_condition(&mut self, pod: &str, at: i64, exit_code: i32, condition: &str) {
+    pub(crate) fn fail_with_condition(
+        &mut self,
+        pod: &str,
+        at: i64,
+        exit_code: i32,
+        condition: &str,
+    ) {
         self.fail_inner(pod, at, exit_code, Some(condition));
     }
 
@@ -385,14 +391,14 @@ impl Driver {
     }
 
     /// Someone deletes the pod: it gets a deletion timestamp (terminating).
-    pub fn terminate(&mut self, pod: &str, at: i64) {
+    pub(crate) fn terminate(&mut self, pod: &str, at: i64) {
         self.pod_event(pod, at, "terminate", |p, now| {
             p.metadata.deletion_timestamp.get_or_insert(now);
         });
     }
 
     /// The pod disappears from the API.
-    pub fn gone(&mut self, pod: &str, at: i64) {
+    pub(crate) fn gone(&mut self, pod: &str, at: i64) {
         self.advance_to(at);
         assert!(self.pods.remove(pod).is_some(), "pod {pod} does not exist");
         let mut step = self.step(&format!("gone {pod}"));
@@ -404,13 +410,13 @@ impl Driver {
     }
 
     /// Re-sends the API's current copy of the pod (a duplicate event).
-    pub fn resend(&mut self, pod: &str, at: i64) {
+    pub(crate) fn resend(&mut self, pod: &str, at: i64) {
         self.pod_event(pod, at, "resend", |_, _| {});
     }
 
     /// Sends an arbitrary pod as observed at `at` (stale or late events);
     /// the driver's own copy is not changed.
-    pub fn observe(&mut self, pod: Pod, at: i64) {
+    pub(crate) fn observe(&mut self, pod: Pod, at: i64) {
         self.advance_to(at);
         let mut step = self.step(&format!("observe {}", pod.metadata.name));
         self.ctl
@@ -421,7 +427,7 @@ impl Driver {
     }
 
     /// Changes the Job's spec (validated as an update) at `at`.
-    pub fn patch_spec(&mut self, at: i64, f: impl FnOnce(&mut JobSpec)) {
+    pub(crate) fn patch_spec(&mut self, at: i64, f: impl FnOnce(&mut JobSpec)) {
         self.advance_to(at);
         let mut job = self.ctl.job().job().clone();
         f(&mut job.spec);
@@ -437,7 +443,7 @@ impl Driver {
     // ---- held creations --------------------------------------------------
 
     /// The held creation of `name` succeeds: the pod exists, Pending.
-    pub fn ack_create(&mut self, name: &str, at: i64) {
+    pub(crate) fn ack_create(&mut self, name: &str, at: i64) {
         self.advance_to(at);
         let pos = self
             .in_flight
@@ -452,7 +458,7 @@ impl Driver {
     }
 
     /// The held creation of `name` fails.
-    pub fn fail_create(&mut self, name: &str, at: i64) {
+    pub(crate) fn fail_create(&mut self, name: &str, at: i64) {
         self.advance_to(at);
         let pos = self
             .in_flight
@@ -470,7 +476,7 @@ impl Driver {
 
     /// Carries out whatever the machine has queued (after a direct call
     /// through [`Driver::ctl_mut`]) at the driver's clock.
-    pub fn settle(&mut self, label: &str) {
+    pub(crate) fn settle(&mut self, label: &str) {
         let mut step = self.step(label);
         self.drain(&mut step);
         self.steps.push(step);

@@ -43,16 +43,16 @@ use job_controller::api::{
 use job_controller::{Action, BackoffRecord, JobController, PodEvent, TimeoutReason, ValidJob};
 
 /// Time zero of every history.
-pub fn t0() -> DateTime<Utc> {
+pub(crate) fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap()
 }
 
 /// Exit codes a failing container may report.
-pub const EXIT_CODES: [i32; 4] = [1, 2, 42, 137];
+pub(crate) const EXIT_CODES: [i32; 4] = [1, 2, 42, 137];
 
 /// Where a history's clock starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Start {
+pub(crate) enum Start {
     /// At [`t0`].
     #[default]
     T0,
@@ -64,7 +64,7 @@ pub enum Start {
 
 impl Start {
     /// The instant.
-    pub fn at(self) -> DateTime<Utc> {
+    pub(crate) fn at(self) -> DateTime<Utc> {
         match self {
             Start::T0 => t0(),
             Start::BeforeMax(s) => sat_sub(DateTime::<Utc>::MAX_UTC, secs(i64::from(s))),
@@ -73,7 +73,7 @@ impl Start {
     }
 
     /// Whether it lies near an end of the range.
-    pub fn is_extreme(self) -> bool {
+    pub(crate) fn is_extreme(self) -> bool {
         self != Start::T0
     }
 }
@@ -81,14 +81,14 @@ impl Start {
 // ---- time arithmetic that never panics ----------------------------------------
 
 /// `s` seconds (saturating at `TimeDelta`'s range).
-pub fn secs(s: i64) -> Duration {
+pub(crate) fn secs(s: i64) -> Duration {
     Duration::try_seconds(s).unwrap_or(if s < 0 { Duration::MIN } else { Duration::MAX })
 }
 
 /// `t + d`, saturating at chrono's range (an instant beyond
 /// `DateTime::<Utc>::MAX_UTC` is reached at `MAX_UTC`, as the machine
 /// clamps its deadline and TTL).
-pub fn sat_add(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+pub(crate) fn sat_add(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
     t.checked_add_signed(d).unwrap_or(if d < Duration::zero() {
         DateTime::<Utc>::MIN_UTC
     } else {
@@ -97,7 +97,7 @@ pub fn sat_add(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
 }
 
 /// `t - d`, saturating at chrono's range.
-pub fn sat_sub(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+pub(crate) fn sat_sub(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
     t.checked_sub_signed(d).unwrap_or(if d < Duration::zero() {
         DateTime::<Utc>::MAX_UTC
     } else {
@@ -120,7 +120,7 @@ fn guarded<T>(what: &str, f: impl FnOnce() -> T) -> Result<T, String> {
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "(no message)".to_owned());
         let at = quiet_panics::LOCATION
-            .with(|l| l.take())
+            .with(std::cell::RefCell::take)
             .unwrap_or_else(|| "?".to_owned());
         format!("[no-panic] the machine panicked in {what} at {at}: {msg}")
     })
@@ -137,7 +137,7 @@ mod quiet_panics {
         pub static LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
     }
 
-    pub fn install() {
+    pub(super) fn install() {
         static ONCE: Once = Once::new();
         ONCE.call_once(|| {
             let previous = std::panic::take_hook();
@@ -157,7 +157,7 @@ mod quiet_panics {
 
 /// What a pod failure policy rule matches on.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum RuleOn {
+pub(crate) enum RuleOn {
     /// `onExitCodes` (`In` or `NotIn`) over values from [`EXIT_CODES`], with
     /// or without `containerName: main`.
     ExitCodes {
@@ -174,7 +174,7 @@ pub enum RuleOn {
 
 /// One pod failure policy rule.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Rule {
+pub(crate) struct Rule {
     /// The action.
     pub action: PodFailurePolicyAction,
     /// What it matches.
@@ -183,7 +183,7 @@ pub struct Rule {
 
 /// One success policy rule.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct SuccessRule {
+pub(crate) struct SuccessRule {
     /// `succeededIndexes`.
     pub indexes: Option<String>,
     /// `succeededCount`.
@@ -192,7 +192,7 @@ pub struct SuccessRule {
 
 /// A small Job, field by field; [`JobParams::admit`] builds and validates it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
-pub struct JobParams {
+pub(crate) struct JobParams {
     /// `completionMode: Indexed`.
     pub indexed: bool,
     /// `completions`.
@@ -223,7 +223,7 @@ pub struct JobParams {
 
 impl JobParams {
     /// The Job as a user would submit it (name `j`, uid `j-uid`).
-    pub fn to_job(&self) -> Job {
+    pub(crate) fn to_job(&self) -> Job {
         let mut job = Job {
             api_version: "batch/v1".into(),
             kind: "Job".into(),
@@ -302,7 +302,7 @@ impl JobParams {
     }
 
     /// Admits the Job as the API server does on create.
-    pub fn admit(&self) -> Result<ValidJob, String> {
+    pub(crate) fn admit(&self) -> Result<ValidJob, String> {
         ValidJob::create(self.to_job()).map_err(|e| format!("{e:?}"))
     }
 }
@@ -311,7 +311,7 @@ impl JobParams {
 
 /// How the clock moves before an input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Advance {
+pub(crate) enum Advance {
     /// By this many seconds.
     Secs(u32),
     /// Exactly to the machine's `poll_timeout`, if that is in the future.
@@ -322,7 +322,7 @@ pub enum Advance {
 /// among the pods the input applies to, in creation order; an input with no
 /// candidate does nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Input {
+pub(crate) enum Input {
     /// A pending or running, unfinished pod runs (phase Running).
     Run(u8),
     /// An unfinished pod becomes ready.
@@ -386,7 +386,7 @@ pub enum Input {
 
 /// One step of a history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Step {
+pub(crate) struct Step {
     /// Clock movement first.
     pub advance: Advance,
     /// Then this input.
@@ -395,7 +395,7 @@ pub struct Step {
 
 /// Which pods an input can apply to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Candidates {
+pub(crate) enum Candidates {
     /// Existing pods that are not finished.
     Unfinished,
     /// Existing pods without a deletion timestamp.
@@ -480,7 +480,7 @@ impl Machine {
 
 /// Which model a shadow runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ShadowKind {
+pub(crate) enum ShadowKind {
     /// `JobController::new_reference`, from the start.
     Reference,
     /// `JobController::restore_with_backoff`, from a quiescent moment.
@@ -514,7 +514,7 @@ struct PodEntry {
 
 /// Counts of what was run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Stats {
+pub(crate) struct Stats {
     /// Steps applied.
     pub steps: u64,
     /// Machine inputs delivered (a step may cause several).
@@ -535,6 +535,37 @@ struct Backoff {
     last: Option<DateTime<Utc>>,
 }
 
+/// Upstream `newBackoffRecord`: new failures add to the record; a new
+/// success clears it, and then only failures that finished after the last
+/// success count (in finish order, stopping at the first that did not).
+fn new_backoff_record(
+    old: Backoff,
+    last_success: Option<DateTime<Utc>>,
+    mut failed: Vec<DateTime<Utc>>,
+) -> Backoff {
+    failed.sort();
+    let Some(success) = last_success else {
+        return match failed.last() {
+            None => old,
+            Some(&last) => Backoff {
+                failures: old
+                    .failures
+                    .saturating_add(u32::try_from(failed.len()).unwrap_or(u32::MAX)),
+                last: Some(last),
+            },
+        };
+    };
+    let mut record = Backoff::default();
+    for &at in failed.iter().rev() {
+        if at <= success {
+            break;
+        }
+        record.last.get_or_insert(at);
+        record.failures = record.failures.saturating_add(1);
+    }
+    record
+}
+
 fn delay(failures: u32) -> Duration {
     if failures == 0 {
         return Duration::zero();
@@ -552,8 +583,16 @@ struct Checker {
     seen_succeeded: BTreeSet<String>,
     /// UIDs seen Failed, terminating or gone.
     seen_failed_or_deleted: BTreeSet<String>,
-    /// UIDs whose finish the backoff tracker has seen.
+    /// UIDs whose finish a status write recorded (the backoff tracker's
+    /// "counted").
     finish_seen: BTreeSet<String>,
+    /// Finished (or considered failed) pods with the finalizer, by UID, as
+    /// last observed, that no status write has recorded yet: upstream's
+    /// "new finished pods". A write that the API server refuses records
+    /// nothing, so such a pod is new again at the next sync, and may have
+    /// changed in between (a terminating pod that then succeeds).
+    /// The pod's name is kept to forget the entry when the pod goes.
+    pending_finish: BTreeMap<String, (String, bool, DateTime<Utc>)>,
     backoff: Backoff,
     last_written: JobStatus,
     delete_job: Option<DateTime<Utc>>,
@@ -566,7 +605,7 @@ struct Checker {
 
 /// One Job's machine, its pods and a clock, with invariant checks.
 #[derive(Debug, Clone)]
-pub struct Harness {
+pub(crate) struct Harness {
     primary: Machine,
     shadow: Option<Shadow>,
     /// Where the clock started.
@@ -602,24 +641,27 @@ macro_rules! ensure {
 impl Harness {
     /// Starts the machine for `job` at [`t0`] and carries out its first
     /// actions.
-    pub fn new(job: ValidJob) -> Result<Harness, String> {
+    pub(crate) fn new(job: ValidJob) -> Result<Harness, String> {
         Harness::new_at(job, t0())
     }
 
     /// [`Harness::new`], with the clock starting at `start`.
-    pub fn new_at(job: ValidJob, start: DateTime<Utc>) -> Result<Harness, String> {
+    pub(crate) fn new_at(job: ValidJob, start: DateTime<Utc>) -> Result<Harness, String> {
         Harness::start(job, start, None)
     }
 
     /// [`Harness::new`], with the reference model driven in lockstep.
     #[cfg(feature = "reference")]
-    pub fn with_reference(job: ValidJob) -> Result<Harness, String> {
+    pub(crate) fn with_reference(job: ValidJob) -> Result<Harness, String> {
         Harness::with_reference_at(job, t0())
     }
 
     /// [`Harness::with_reference`], with the clock starting at `start`.
     #[cfg(feature = "reference")]
-    pub fn with_reference_at(job: ValidJob, start: DateTime<Utc>) -> Result<Harness, String> {
+    pub(crate) fn with_reference_at(
+        job: ValidJob,
+        start: DateTime<Utc>,
+    ) -> Result<Harness, String> {
         let reference = guarded("JobController::new_reference", || {
             JobController::new_reference(job.clone(), start)
         })?;
@@ -696,14 +738,14 @@ impl Harness {
     }
 
     /// Keeps no trace (for speed; re-run with a trace to explain a failure).
-    pub fn without_trace(mut self) -> Harness {
+    pub(crate) fn without_trace(mut self) -> Harness {
         self.keep_trace = false;
         self.trace.clear();
         self
     }
 
     /// Keeps no trace and no old pod copies (for exhaustive search).
-    pub fn lean(mut self) -> Harness {
+    pub(crate) fn lean(mut self) -> Harness {
         self.keep_trace = false;
         self.keep_copies = false;
         self.trace.clear();
@@ -716,47 +758,47 @@ impl Harness {
     // ---- inspection -------------------------------------------------------
 
     /// The primary machine.
-    pub fn ctl(&self) -> &JobController {
+    pub(crate) fn ctl(&self) -> &JobController {
         &self.primary.ctl
     }
 
     /// The shadow machine, if one runs.
-    pub fn shadow_ctl(&self) -> Option<&JobController> {
+    pub(crate) fn shadow_ctl(&self) -> Option<&JobController> {
         self.shadow.as_ref().map(|s| &s.m.ctl)
     }
 
     /// Every input and action, as `<secs>s <Debug>`.
-    pub fn trace(&self) -> &[String] {
+    pub(crate) fn trace(&self) -> &[String] {
         &self.trace
     }
 
     /// Counts.
-    pub fn stats(&self) -> Stats {
+    pub(crate) fn stats(&self) -> Stats {
         self.stats
     }
 
     /// Seconds since the start.
-    pub fn now_secs(&self) -> i64 {
+    pub(crate) fn now_secs(&self) -> i64 {
         self.now.signed_duration_since(self.start).num_seconds()
     }
 
     /// The clock.
-    pub fn now(&self) -> DateTime<Utc> {
+    pub(crate) fn now(&self) -> DateTime<Utc> {
         self.now
     }
 
     /// Whether a shadow machine is running.
-    pub fn has_shadow(&self) -> bool {
+    pub(crate) fn has_shadow(&self) -> bool {
         self.shadow.is_some()
     }
 
     /// How many pods an input of this kind can choose from.
-    pub fn candidates(&self, c: Candidates) -> usize {
+    pub(crate) fn candidates(&self, c: Candidates) -> usize {
         self.candidate_names(c).len()
     }
 
     /// The pods an input of this kind chooses from, in creation order.
-    pub fn candidate_list(&self, c: Candidates) -> Vec<String> {
+    pub(crate) fn candidate_list(&self, c: Candidates) -> Vec<String> {
         self.candidate_names(c)
     }
 
@@ -798,7 +840,7 @@ impl Harness {
     /// Whether a restore would see exactly what the machine saw: no creation
     /// in flight and every pod's last delivered copy is the API's copy
     /// (modulo finalizers, whose removal the machine made itself).
-    pub fn is_quiescent(&self) -> bool {
+    pub(crate) fn is_quiescent(&self) -> bool {
         self.in_flight.is_empty()
             && self.pods.values().all(|e| {
                 e.observed.is_some()
@@ -811,7 +853,7 @@ impl Harness {
     // ---- driving ------------------------------------------------------------
 
     /// Applies one step and checks every invariant.
-    pub fn step(&mut self, step: &Step) -> Check {
+    pub(crate) fn step(&mut self, step: &Step) -> Check {
         self.stats.steps += 1;
         match step.advance {
             Advance::Secs(s) => self.now = sat_add(self.now, secs(i64::from(s))),
@@ -842,7 +884,7 @@ impl Harness {
     /// the API holds them, the saved backoff record), and gives the primary
     /// a spurious `handle_timeout` at the same instant; both must then act
     /// alike. Returns `Ok(false)` (and does nothing) unless quiescent.
-    pub fn restore_now(&mut self) -> Result<bool, String> {
+    pub(crate) fn restore_now(&mut self) -> Result<bool, String> {
         if self.shadow.is_some() || !self.is_quiescent() {
             return Ok(false);
         }
@@ -1158,8 +1200,8 @@ impl Harness {
         let reconciles = !matches!(ev, Event::CreateFailed(_, false));
         // Nothing else in flight: no held creation, no observation pending.
         let satisfied = self.in_flight.is_empty() && queue.is_empty();
-        // Backoff tracker: is this a newly finished pod with the finalizer?
-        let mut new_finish: Option<(bool, DateTime<Utc>)> = None;
+        // Backoff tracker: is this a finished pod with the finalizer that no
+        // write has recorded yet?
         if let Event::Observe(pod) = &ev {
             let only_failed = self.primary.ctl.job().only_replace_failed_pods();
             let uid = &pod.metadata.uid;
@@ -1168,15 +1210,22 @@ impl Harness {
                 .get(&pod.metadata.name)
                 .is_some_and(|e| e.pod.metadata.uid == *uid && has_finalizer(&e.pod));
             if world_fin && has_finalizer(pod) && !self.checker.finish_seen.contains(uid) {
+                let name = pod.metadata.name.clone();
                 if pod.phase() == PodPhase::Succeeded {
-                    new_finish = Some((true, finish_time(pod)));
+                    let finish = (name, true, finish_time(pod));
+                    self.checker.pending_finish.insert(uid.clone(), finish);
                 } else if considered_failed(pod, only_failed) {
-                    new_finish = Some((false, finish_time(pod)));
-                }
-                if new_finish.is_some() {
-                    self.checker.finish_seen.insert(uid.clone());
+                    let finish = (name, false, finish_time(pod));
+                    self.checker.pending_finish.insert(uid.clone(), finish);
                 }
             }
+        }
+        // A pod that goes before a write recorded it (forced away with its
+        // finalizer) is never listed again: no sync counts it.
+        if let Event::Gone(name) = &ev {
+            self.checker
+                .pending_finish
+                .retain(|_, (pending, _, _)| pending != name);
         }
 
         let label = match &ev {
@@ -1265,17 +1314,28 @@ impl Harness {
             other => other,
         });
 
-        // Backoff record as upstream stores it: only with a status write.
-        if let Some((succeeded, at)) = new_finish {
-            if actions.iter().any(|a| matches!(a, Action::UpdateStatus(_))) {
-                self.checker.backoff = if succeeded {
-                    Backoff::default()
-                } else {
-                    Backoff {
-                        failures: self.checker.backoff.failures.saturating_add(1),
-                        last: Some(at),
-                    }
-                };
+        // Backoff record as upstream stores it: only with a status write,
+        // which records every pending finish at once.
+        let written = actions.iter().any(|a| matches!(a, Action::UpdateStatus(_)));
+        if written && !self.checker.pending_finish.is_empty() {
+            let finishes = std::mem::take(&mut self.checker.pending_finish);
+            let (succeeded, failed): (Vec<_>, Vec<_>) = finishes
+                .values()
+                .map(|(_, s, at)| (*s, *at))
+                .partition(|(s, _)| *s);
+            let failed: Vec<DateTime<Utc>> = failed.into_iter().map(|(_, at)| at).collect();
+            let last_success = succeeded.iter().map(|(_, at)| *at).max();
+            self.checker.backoff = new_backoff_record(self.checker.backoff, last_success, failed);
+            self.checker.finish_seen.extend(finishes.into_keys());
+        }
+        // A pod that loses its finalizer without a write (a failure the pod
+        // failure policy ignores) is never new again: upstream's record of
+        // that sync was not stored, and the next sync no longer sees it.
+        for a in &actions {
+            if let Action::RemoveFinalizer { uid, .. } = a {
+                if self.checker.pending_finish.remove(uid).is_some() {
+                    self.checker.finish_seen.insert(uid.clone());
+                }
             }
         }
 
@@ -1903,7 +1963,7 @@ impl Harness {
     /// A canonical description of the state: the status, each pod by
     /// creation order, the pending wake-up, the backoff record and the spec
     /// fields inputs change, with every time relative to now.
-    pub fn fingerprint(&self) -> String {
+    pub(crate) fn fingerprint(&self) -> String {
         use std::fmt::Write;
         let now = self.now;
         let rel = |t: Option<DateTime<Utc>>| t.map(|t| t.signed_duration_since(now).num_seconds());
@@ -2026,7 +2086,7 @@ fn apply_event(
 /// Wake-ups are never in the past: `poll_timeout().at` is not before the
 /// time of the last input (check `[wake-up-not-in-past]`; unlike
 /// `[past-timeout]` it covers finished Jobs and inputs without a reconcile).
-pub fn check_wake_up_not_in_past(ctl: &JobController, now: DateTime<Utc>) -> Check {
+pub(crate) fn check_wake_up_not_in_past(ctl: &JobController, now: DateTime<Utc>) -> Check {
     if let Some(t) = ctl.poll_timeout() {
         ensure!(
             t.at >= now,
@@ -2056,7 +2116,7 @@ pub fn check_wake_up_not_in_past(ctl: &JobController, now: DateTime<Utc>) -> Che
 /// off, `precise-wake-up:pending` that class, `precise-wake-up:<reason>`
 /// the wake-ups of one reason (`Backoff`, `ActiveDeadline`,
 /// `TtlAfterFinished`).
-pub fn check_precise_wake_up(
+pub(crate) fn check_precise_wake_up(
     ctl: &JobController,
     now: DateTime<Utc>,
     pending: bool,
@@ -2109,7 +2169,7 @@ pub fn check_precise_wake_up(
 /// Each pod is asked to be deleted at most once: a `DeletePod` for the same
 /// pod (same name and UID: a pod re-created under a name is another pod)
 /// never comes twice in a history (check `[delete-once]`).
-pub fn check_pod_deleted_at_most_once(
+pub(crate) fn check_pod_deleted_at_most_once(
     deleted: &mut BTreeSet<(String, String)>,
     name: &str,
     uid: &str,
@@ -2128,7 +2188,7 @@ pub fn check_pod_deleted_at_most_once(
 /// `[own-writes-validate]`; in `skip`, `own-writes-validate` switches it
 /// off, `own-writes-validate:<field>` ignores the errors on that field,
 /// e.g. `own-writes-validate:status.startTime`).
-pub fn check_own_write_validates(
+pub(crate) fn check_own_write_validates(
     job: &ValidJob,
     old: &JobStatus,
     new: &JobStatus,
@@ -2197,7 +2257,7 @@ mod validated {
     }
 
     /// The check, with the Job's hash.
-    pub fn check(
+    pub(super) fn check(
         job_key: u64,
         job: &ValidJob,
         old: &JobStatus,
@@ -2208,7 +2268,7 @@ mod validated {
     }
 
     /// A hash of everything in the Job (its `Debug` text).
-    pub fn job_hash(job: &Job) -> u64 {
+    pub(super) fn job_hash(job: &Job) -> u64 {
         let mut h = DefaultHasher::new();
         format!("{job:?}").hash(&mut h);
         h.finish()
@@ -2266,7 +2326,7 @@ mod validated {
         }
     }
 
-    pub fn key(job_key: u64, old: &JobStatus, new: &JobStatus) -> u64 {
+    pub(super) fn key(job_key: u64, old: &JobStatus, new: &JobStatus) -> u64 {
         let mut h = DefaultHasher::new();
         job_key.hash(&mut h);
         status_hash(old, &mut h);
@@ -2274,11 +2334,11 @@ mod validated {
         h.finish()
     }
 
-    pub fn passed(key: u64) -> bool {
+    pub(super) fn passed(key: u64) -> bool {
         PASSED.with(|p| p.borrow().contains(&key))
     }
 
-    pub fn remember(key: u64) {
+    pub(super) fn remember(key: u64) {
         PASSED.with(|p| {
             let mut p = p.borrow_mut();
             if p.len() >= 1 << 20 {
@@ -2471,7 +2531,7 @@ fn finish_condition_time(s: &JobStatus) -> Option<DateTime<Utc>> {
 // ---- pod helpers ------------------------------------------------------------
 
 /// Whether the pod carries the tracking finalizer.
-pub fn has_finalizer(p: &Pod) -> bool {
+pub(crate) fn has_finalizer(p: &Pod) -> bool {
     p.metadata
         .finalizers
         .iter()
@@ -2640,7 +2700,7 @@ fn set_condition(s: &mut PodStatus, type_: &str, value: ConditionStatus, now: Da
 }
 
 /// Parses an interval string (`0,2-4`) leniently.
-pub fn indexes(text: &str) -> BTreeSet<i32> {
+pub(crate) fn indexes(text: &str) -> BTreeSet<i32> {
     let mut out = BTreeSet::new();
     for part in text.split(',').filter(|p| !p.is_empty()) {
         match part.split_once('-') {
@@ -2662,36 +2722,36 @@ pub fn indexes(text: &str) -> BTreeSet<i32> {
 // ---- decoding bytes (fuzzing) -------------------------------------------------
 
 /// Reads small numbers from fuzzer bytes (zeros once exhausted).
-pub struct Bytes<'a> {
+pub(crate) struct Bytes<'a> {
     data: &'a [u8],
     pos: usize,
 }
 
 impl<'a> Bytes<'a> {
     /// Over `data`.
-    pub fn new(data: &'a [u8]) -> Bytes<'a> {
+    pub(crate) fn new(data: &'a [u8]) -> Bytes<'a> {
         Bytes { data, pos: 0 }
     }
 
     /// Whether every byte was read.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.pos >= self.data.len()
     }
 
     /// The next byte.
-    pub fn byte(&mut self) -> u8 {
+    pub(crate) fn byte(&mut self) -> u8 {
         let b = self.data.get(self.pos).copied().unwrap_or(0);
         self.pos += 1;
         b
     }
 
     /// A number below `n` (n > 0).
-    pub fn below(&mut self, n: u8) -> u8 {
+    pub(crate) fn below(&mut self, n: u8) -> u8 {
         self.byte() % n
     }
 
     /// An optional number below `n`: `None` for about a third of the bytes.
-    pub fn opt(&mut self, n: u8) -> Option<i32> {
+    pub(crate) fn opt(&mut self, n: u8) -> Option<i32> {
         let b = self.byte();
         if b % 3 == 0 {
             None
@@ -2702,7 +2762,7 @@ impl<'a> Bytes<'a> {
 }
 
 /// Decodes a small Job (which may not validate).
-pub fn decode_job(b: &mut Bytes<'_>) -> JobParams {
+pub(crate) fn decode_job(b: &mut Bytes<'_>) -> JobParams {
     let flags = b.byte();
     let indexed = flags & 1 != 0;
     let mut p = JobParams {
@@ -2798,7 +2858,7 @@ pub fn decode_job(b: &mut Bytes<'_>) -> JobParams {
 /// (one more byte: seconds, minutes or hours away), anything else
 /// [`Start::T0`]. (Inputs decoded before this was added keep their
 /// meaning unless those bits read `11111` or `01111`.)
-pub fn decode_start(flags: u8, b: &mut Bytes<'_>) -> Start {
+pub(crate) fn decode_start(flags: u8, b: &mut Bytes<'_>) -> Start {
     let far = match flags >> 3 {
         0b11111 => Start::BeforeMax as fn(u32) -> Start,
         0b01111 => Start::AfterMin,
@@ -2815,7 +2875,7 @@ pub fn decode_start(flags: u8, b: &mut Bytes<'_>) -> Start {
 
 /// Decodes one step (`far`: the history starts near an end of the range,
 /// and big clock jumps run up against it).
-pub fn decode_step(b: &mut Bytes<'_>, far: bool) -> Step {
+pub(crate) fn decode_step(b: &mut Bytes<'_>, far: bool) -> Step {
     let a = b.byte();
     let advance = match a % 8 {
         0..=2 => Advance::Secs(0),
@@ -2858,7 +2918,7 @@ pub fn decode_step(b: &mut Bytes<'_>, far: bool) -> Step {
 
 /// A decoded fuzz input.
 #[derive(Debug, Clone)]
-pub struct Decoded {
+pub(crate) struct Decoded {
     /// The Job's parameters.
     pub params: JobParams,
     /// Where the clock starts.
@@ -2871,7 +2931,7 @@ pub struct Decoded {
 
 /// Decodes a Job, where its clock starts and up to `max_steps` steps;
 /// `None` if the Job does not validate.
-pub fn decode(data: &[u8], max_steps: usize) -> Option<Decoded> {
+pub(crate) fn decode(data: &[u8], max_steps: usize) -> Option<Decoded> {
     let mut b = Bytes::new(data);
     let flags = b.data.first().copied().unwrap_or(0);
     let params = decode_job(&mut b);
@@ -2891,7 +2951,7 @@ pub fn decode(data: &[u8], max_steps: usize) -> Option<Decoded> {
 
 /// Runs a history on a fresh harness from `start`: `Err` on the first
 /// violation.
-pub fn run_history(job: &ValidJob, start: Start, steps: &[Step]) -> Result<Harness, String> {
+pub(crate) fn run_history(job: &ValidJob, start: Start, steps: &[Step]) -> Result<Harness, String> {
     let mut h = Harness::new_at(job.clone(), start.at())?;
     for s in steps {
         h.step(s)?;
@@ -2900,4 +2960,4 @@ pub fn run_history(job: &ValidJob, start: Start, steps: &[Step]) -> Result<Harne
 }
 
 /// The reference backoff record type, re-exported for callers.
-pub type MachineBackoff = BackoffRecord;
+pub(crate) type MachineBackoff = BackoffRecord;

@@ -18,12 +18,12 @@ use proptest::option;
 use proptest::prelude::*;
 use proptest::sample::subsequence;
 
-pub use super::harness::{
+pub(crate) use super::harness::{
     Advance, EXIT_CODES, Input, JobParams, Rule, RuleOn, Start, Step, SuccessRule,
 };
 
 /// A pod failure policy rule over the exit codes the histories produce.
-pub fn rule(per_index: bool) -> impl Strategy<Value = Rule> {
+pub(crate) fn rule(per_index: bool) -> impl Strategy<Value = Rule> {
     let action = if per_index {
         prop_oneof![
             Just(PodFailurePolicyAction::FailJob),
@@ -49,7 +49,7 @@ pub fn rule(per_index: bool) -> impl Strategy<Value = Rule> {
 }
 
 /// A success policy rule for `completions` indexes.
-pub fn success_rule(completions: i32) -> impl Strategy<Value = SuccessRule> {
+pub(crate) fn success_rule(completions: i32) -> impl Strategy<Value = SuccessRule> {
     let c = completions.max(1);
     prop_oneof![
         (0..c).prop_map(|i| SuccessRule {
@@ -72,7 +72,7 @@ pub fn success_rule(completions: i32) -> impl Strategy<Value = SuccessRule> {
 }
 
 /// Raw parameters of a small Job; may not validate.
-pub fn job_params() -> impl Strategy<Value = JobParams> {
+pub(crate) fn job_params() -> impl Strategy<Value = JobParams> {
     // 0 (legal, and trivial: nothing runs) less often than 1..=3.
     let small = || prop_oneof![1 => Just(0i32), 5 => 1..=3i32];
     let shape = prop_oneof![
@@ -155,7 +155,7 @@ pub fn job_params() -> impl Strategy<Value = JobParams> {
 /// A Job `ValidJob::create` accepted (its `Debug` is short: the parameters
 /// it was built from say everything).
 #[derive(Clone)]
-pub struct Admitted(pub ValidJob);
+pub(crate) struct Admitted(pub ValidJob);
 
 impl std::fmt::Debug for Admitted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -164,7 +164,7 @@ impl std::fmt::Debug for Admitted {
 }
 
 /// A small Job that `ValidJob::create` accepts, with its parameters.
-pub fn valid_job() -> impl Strategy<Value = (JobParams, Admitted)> {
+pub(crate) fn valid_job() -> impl Strategy<Value = (JobParams, Admitted)> {
     job_params().prop_filter_map("ValidJob::create rejects it", |p| {
         p.admit().ok().map(|v| (p, Admitted(v)))
     })
@@ -172,7 +172,7 @@ pub fn valid_job() -> impl Strategy<Value = (JobParams, Admitted)> {
 
 /// How the clock moves: often not at all, sometimes a little, sometimes a
 /// lot (up to ~700 s), sometimes exactly to the machine's wake-up.
-pub fn advance() -> impl Strategy<Value = Advance> {
+pub(crate) fn advance() -> impl Strategy<Value = Advance> {
     prop_oneof![
         4 => Just(Advance::Secs(0)),
         3 => (1..=15u32).prop_map(Advance::Secs),
@@ -182,7 +182,7 @@ pub fn advance() -> impl Strategy<Value = Advance> {
 }
 
 /// One input, mostly pod events.
-pub fn input() -> impl Strategy<Value = Input> {
+pub(crate) fn input() -> impl Strategy<Value = Input> {
     let sel = any::<u8>;
     prop_oneof![
         3 => sel().prop_map(Input::Run),
@@ -207,19 +207,19 @@ pub fn input() -> impl Strategy<Value = Input> {
 }
 
 /// One step.
-pub fn step() -> impl Strategy<Value = Step> {
+pub(crate) fn step() -> impl Strategy<Value = Step> {
     (advance(), input()).prop_map(|(advance, input)| Step { advance, input })
 }
 
 /// A history of up to `max_len` steps.
-pub fn steps(max_len: usize) -> impl Strategy<Value = Vec<Step>> {
+pub(crate) fn steps(max_len: usize) -> impl Strategy<Value = Vec<Step>> {
     vec(step(), 0..=max_len)
 }
 
 /// Where the clock starts: mostly [`t0`](super::harness::t0); about one
 /// history in 16 within seconds, minutes or days of either end of chrono's
 /// range (year 262143 or -262143).
-pub fn start() -> impl Strategy<Value = Start> {
+pub(crate) fn start() -> impl Strategy<Value = Start> {
     let offset = || prop_oneof![0..=120u32, 120..=3_600u32, 3_600..=5 * 86_400u32];
     prop_oneof![
         30 => Just(Start::T0),
@@ -231,7 +231,7 @@ pub fn start() -> impl Strategy<Value = Start> {
 /// How the clock moves in a history that starts near an end of the range:
 /// as usual, or by hours to days, or as far as it goes (the harness
 /// saturates at `MAX_UTC`), so the clock runs up against the end.
-pub fn far_advance() -> impl Strategy<Value = Advance> {
+pub(crate) fn far_advance() -> impl Strategy<Value = Advance> {
     prop_oneof![
         6 => advance(),
         2 => (3_600..=400_000u32).prop_map(Advance::Secs),
@@ -240,7 +240,7 @@ pub fn far_advance() -> impl Strategy<Value = Advance> {
 }
 
 /// A history of up to `max_len` steps from `start`.
-pub fn steps_from(start: Start, max_len: usize) -> BoxedStrategy<Vec<Step>> {
+pub(crate) fn steps_from(start: Start, max_len: usize) -> BoxedStrategy<Vec<Step>> {
     if start.is_extreme() {
         let step = (far_advance(), input()).prop_map(|(advance, input)| Step { advance, input });
         vec(step, 0..=max_len).boxed()
@@ -252,7 +252,7 @@ pub fn steps_from(start: Start, max_len: usize) -> BoxedStrategy<Vec<Step>> {
 /// A Job, where its clock starts, a history for it and a step at which to
 /// restore (for the restore-equivalence check; taken modulo the length
 /// plus one, which means never).
-pub fn history(
+pub(crate) fn history(
     max_len: usize,
 ) -> impl Strategy<Value = ((JobParams, Admitted), Start, Vec<Step>, usize)> {
     (

@@ -1,11 +1,11 @@
 //! Helpers shared by the integration tests (`mod common;`).
 #![allow(dead_code)]
 
-pub mod driver;
-pub mod harness;
-pub mod history;
-pub mod seeds;
-pub mod strategies;
+pub(crate) mod driver;
+pub(crate) mod harness;
+pub(crate) mod history;
+pub(crate) mod seeds;
+pub(crate) mod strategies;
 
 use proptest::test_runner::Config;
 
@@ -14,7 +14,7 @@ use proptest::test_runner::Config;
 /// keep a debug run short); the run seed of [`seeds`] (fixed unless
 /// `JOB_PROPTEST_SEED` says otherwise), failures reported with their seed
 /// and replay command, and proptest's regression file kept.
-pub fn proptest_config(default_cases: u32) -> Config {
+pub(crate) fn proptest_config(default_cases: u32) -> Config {
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -27,7 +27,7 @@ pub fn proptest_config(default_cases: u32) -> Config {
 /// at most `JOB_PROPTEST_STEPS` steps (default 60), seeded by [`seeds`];
 /// shrinking may take long, as history failures are worth it. Returns the
 /// runner, the history length and the seeds (for the failure report).
-pub fn history_runner(
+pub(crate) fn history_runner(
     test: &'static str,
 ) -> (proptest::test_runner::TestRunner, usize, seeds::Seeds) {
     let env_or = |name: &str, default: u64| {
@@ -53,7 +53,7 @@ pub fn history_runner(
 /// `JOB_INVARIANTS_SKIP`, a history on which the machine panics is
 /// rejected instead (the history cannot go on; the panic is a known bug
 /// and the hunt is for others).
-pub fn violation(e: String) -> proptest::test_runner::TestCaseError {
+pub(crate) fn violation(e: String) -> proptest::test_runner::TestCaseError {
     let skip_panics = std::env::var("JOB_INVARIANTS_SKIP")
         .unwrap_or_default()
         .split(',')

@@ -36,10 +36,10 @@ use proptest::test_runner::{
 };
 
 /// The environment variable that sets the seed.
-pub const SEED_VAR: &str = "JOB_PROPTEST_SEED";
+pub(crate) const SEED_VAR: &str = "JOB_PROPTEST_SEED";
 
 /// The run seed when `JOB_PROPTEST_SEED` is unset (`"JobCntrl"` in ASCII).
-pub const DEFAULT_RUN_SEED: u64 = 0x4a6f_6243_6e74_726c;
+pub(crate) const DEFAULT_RUN_SEED: u64 = 0x4a6f_6243_6e74_726c;
 
 /// What `JOB_PROPTEST_SEED` asks for.
 #[derive(Debug, Clone)]
@@ -135,7 +135,7 @@ fn quote(s: &str) -> String {
 /// its replay command, replays the case `JOB_PROPTEST_SEED` names, and
 /// forwards to proptest's regression file where a suite keeps one.
 #[derive(Clone)]
-pub struct Seeds {
+pub(crate) struct Seeds {
     /// Proptest's own regression file, if the suite keeps one.
     file: Option<FileFailurePersistence>,
     /// The variable that sets the suite's case count.
@@ -162,7 +162,11 @@ impl fmt::Debug for Seeds {
 impl Seeds {
     /// The seeds for one suite; `test` names the test when the caller knows
     /// it; `regressions` keeps proptest's regression file.
-    pub fn new(test: Option<&'static str>, cases_var: &'static str, regressions: bool) -> Seeds {
+    pub(crate) fn new(
+        test: Option<&'static str>,
+        cases_var: &'static str,
+        regressions: bool,
+    ) -> Seeds {
         let r = requested();
         if r.origin == "random" {
             eprintln!(
@@ -182,7 +186,7 @@ impl Seeds {
 
     /// A proptest configuration with `cases` cases, this run seed and this
     /// persistence.
-    pub fn config(&self, cases: u32) -> Config {
+    pub(crate) fn config(&self, cases: u32) -> Config {
         let mut config = Config {
             cases,
             rng_seed: RngSeed::Fixed(self.run),
@@ -198,12 +202,12 @@ impl Seeds {
     }
 
     /// The report of the failure found (seed and replay command), if any.
-    pub fn report(&self) -> Option<String> {
+    pub(crate) fn report(&self) -> Option<String> {
         self.found.lock().ok().and_then(|g| g.clone())
     }
 
     /// The replay command for a case seed.
-    pub fn replay_command(&self, seed: &str) -> String {
+    pub(crate) fn replay_command(&self, seed: &str) -> String {
         let mut env: Vec<(String, String)> = std::env::vars()
             .filter(|(k, _)| {
                 (k.starts_with("JOB_") || k.starts_with("PROPTEST_"))

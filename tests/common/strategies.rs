@@ -38,7 +38,7 @@ use proptest::sample::select;
 /// Strings that YAML could mistake for something else, or that stress
 /// quoting and escaping: booleans and nulls of YAML 1.1 and 1.2, numbers in
 /// every notation, indicators, line breaks, control and non-ASCII characters.
-pub const TRICKY_STRINGS: &[&str] = &[
+pub(crate) const TRICKY_STRINGS: &[&str] = &[
     "",
     " ",
     "true",
@@ -151,7 +151,7 @@ pub const TRICKY_STRINGS: &[&str] = &[
 ];
 
 /// Any string, biased towards the tricky ones and towards plain names.
-pub fn any_string() -> BoxedStrategy<String> {
+pub(crate) fn any_string() -> BoxedStrategy<String> {
     prop_oneof![
         3 => select(TRICKY_STRINGS).prop_map(str::to_owned),
         3 => "[a-z0-9]([-a-z0-9.]{0,14}[a-z0-9])?",
@@ -163,24 +163,24 @@ pub fn any_string() -> BoxedStrategy<String> {
 }
 
 /// A short DNS-label-like string (names, keys).
-pub fn name() -> impl Strategy<Value = String> {
+pub(crate) fn name() -> impl Strategy<Value = String> {
     "[a-z0-9]([-a-z0-9]{0,10}[a-z0-9])?"
 }
 
 /// A label or annotation map.
-pub fn string_map() -> impl Strategy<Value = BTreeMap<String, String>> {
+pub(crate) fn string_map() -> impl Strategy<Value = BTreeMap<String, String>> {
     btree_map(any_string(), any_string(), 0..4)
 }
 
 /// A list of strings.
-pub fn string_list() -> impl Strategy<Value = Vec<String>> {
+pub(crate) fn string_list() -> impl Strategy<Value = Vec<String>> {
     vec(any_string(), 0..4)
 }
 
 /// A point in time between 0000-01-01 and 9999-12-31 (the years RFC 3339
 /// can write), whole seconds (as the API server writes them) or with
 /// nanoseconds.
-pub fn time() -> BoxedStrategy<Time> {
+pub(crate) fn time() -> BoxedStrategy<Time> {
     const MIN: i64 = -62_167_219_200; // 0000-01-01T00:00:00Z
     const MAX: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
     const NOW: i64 = 1_700_000_000;
@@ -203,7 +203,7 @@ pub fn time() -> BoxedStrategy<Time> {
 
 /// A finite float, biased towards values that look like integers (`1.0`,
 /// `-0.0`, `1e20`), which must still come back as floats.
-pub fn finite_f64() -> impl Strategy<Value = f64> {
+pub(crate) fn finite_f64() -> impl Strategy<Value = f64> {
     use proptest::num::f64 as f;
     prop_oneof![
         3 => f::POSITIVE | f::NEGATIVE | f::NORMAL | f::SUBNORMAL | f::ZERO,
@@ -231,7 +231,7 @@ pub fn finite_f64() -> impl Strategy<Value = f64> {
 }
 
 /// A scalar [`Value`].
-pub fn scalar_value() -> BoxedStrategy<Value> {
+pub(crate) fn scalar_value() -> BoxedStrategy<Value> {
     prop_oneof![
         1 => Just(Value::Null),
         1 => any::<bool>().prop_map(Value::Bool),
@@ -245,7 +245,7 @@ pub fn scalar_value() -> BoxedStrategy<Value> {
 }
 
 /// Any [`Value`], nested up to a few levels.
-pub fn value() -> BoxedStrategy<Value> {
+pub(crate) fn value() -> BoxedStrategy<Value> {
     scalar_value()
         .prop_recursive(4, 24, 5, |inner| {
             prop_oneof![
@@ -257,12 +257,14 @@ pub fn value() -> BoxedStrategy<Value> {
 }
 
 /// A non-null [`Value`] (for `Option<Value>` fields: `null` means unset).
-pub fn non_null_value() -> impl Strategy<Value = Value> {
+pub(crate) fn non_null_value() -> impl Strategy<Value = Value> {
     value().prop_filter("null is unset", |v| *v != Value::Null)
 }
 
 /// An `extra` map for a struct whose typed fields are named `reserved`.
-pub fn extra(reserved: &'static [&'static str]) -> impl Strategy<Value = BTreeMap<String, Value>> {
+pub(crate) fn extra(
+    reserved: &'static [&'static str],
+) -> impl Strategy<Value = BTreeMap<String, Value>> {
     btree_map(
         any_string().prop_filter("typed field", move |k| !reserved.contains(&k.as_str())),
         value(),
@@ -271,7 +273,7 @@ pub fn extra(reserved: &'static [&'static str]) -> impl Strategy<Value = BTreeMa
 }
 
 /// Typed fields of `ObjectMeta`, as written on the wire.
-pub const OBJECT_META_FIELDS: &[&str] = &[
+pub(crate) const OBJECT_META_FIELDS: &[&str] = &[
     "name",
     "generateName",
     "namespace",
@@ -288,7 +290,7 @@ pub const OBJECT_META_FIELDS: &[&str] = &[
 ];
 
 /// Typed fields of `PodSpec`, as written on the wire.
-pub const POD_SPEC_FIELDS: &[&str] = &[
+pub(crate) const POD_SPEC_FIELDS: &[&str] = &[
     "restartPolicy",
     "initContainers",
     "containers",
@@ -298,7 +300,7 @@ pub const POD_SPEC_FIELDS: &[&str] = &[
 ];
 
 /// Typed fields of `Container`, as written on the wire.
-pub const CONTAINER_FIELDS: &[&str] = &["name", "image", "restartPolicy", "env"];
+pub(crate) const CONTAINER_FIELDS: &[&str] = &["name", "image", "restartPolicy", "env"];
 
 /// A string that is not the wire text of any of `known`.
 fn other_text(known: &'static [&'static str]) -> impl Strategy<Value = String> {
@@ -308,7 +310,7 @@ fn other_text(known: &'static [&'static str]) -> impl Strategy<Value = String> {
 macro_rules! enum_strategy {
     ($fn_name:ident, $ty:ident, [$($variant:ident),+ $(,)?]) => {
         #[doc = concat!("Any `", stringify!($ty), "`, known or `Other`.")]
-        pub fn $fn_name() -> impl Strategy<Value = $ty> {
+        pub(crate) fn $fn_name() -> impl Strategy<Value = $ty> {
             prop_oneof![
                 3 => select(vec![$($ty::$variant),+]),
                 1 => other_text($ty::KNOWN).prop_map($ty::Other),
@@ -348,7 +350,7 @@ enum_strategy!(
 enum_strategy!(restart_policy, RestartPolicy, [Always, OnFailure, Never]);
 
 /// An owner reference.
-pub fn owner_reference() -> BoxedStrategy<OwnerReference> {
+pub(crate) fn owner_reference() -> BoxedStrategy<OwnerReference> {
     (
         any_string(),
         any_string(),
@@ -371,7 +373,7 @@ pub fn owner_reference() -> BoxedStrategy<OwnerReference> {
 }
 
 /// Object metadata, every field.
-pub fn object_meta() -> BoxedStrategy<ObjectMeta> {
+pub(crate) fn object_meta() -> BoxedStrategy<ObjectMeta> {
     (
         (
             any_string(),
@@ -420,7 +422,7 @@ pub fn object_meta() -> BoxedStrategy<ObjectMeta> {
 }
 
 /// A label selector requirement.
-pub fn label_selector_requirement() -> BoxedStrategy<LabelSelectorRequirement> {
+pub(crate) fn label_selector_requirement() -> BoxedStrategy<LabelSelectorRequirement> {
     (
         any_string(),
         prop_oneof![
@@ -438,7 +440,7 @@ pub fn label_selector_requirement() -> BoxedStrategy<LabelSelectorRequirement> {
 }
 
 /// A label selector.
-pub fn label_selector() -> BoxedStrategy<LabelSelector> {
+pub(crate) fn label_selector() -> BoxedStrategy<LabelSelector> {
     (string_map(), vec(label_selector_requirement(), 0..3))
         .prop_map(|(match_labels, match_expressions)| LabelSelector {
             match_labels,
@@ -448,7 +450,7 @@ pub fn label_selector() -> BoxedStrategy<LabelSelector> {
 }
 
 /// An environment variable.
-pub fn env_var() -> BoxedStrategy<EnvVar> {
+pub(crate) fn env_var() -> BoxedStrategy<EnvVar> {
     (
         any_string(),
         option::of(any_string()),
@@ -463,7 +465,7 @@ pub fn env_var() -> BoxedStrategy<EnvVar> {
 }
 
 /// A container.
-pub fn container() -> BoxedStrategy<Container> {
+pub(crate) fn container() -> BoxedStrategy<Container> {
     (
         any_string(),
         option::of(any_string()),
@@ -482,7 +484,7 @@ pub fn container() -> BoxedStrategy<Container> {
 }
 
 /// A pod spec.
-pub fn pod_spec() -> BoxedStrategy<PodSpec> {
+pub(crate) fn pod_spec() -> BoxedStrategy<PodSpec> {
     (
         option::of(restart_policy()),
         vec(container(), 0..2),
@@ -517,14 +519,14 @@ pub fn pod_spec() -> BoxedStrategy<PodSpec> {
 }
 
 /// A pod template.
-pub fn pod_template_spec() -> BoxedStrategy<PodTemplateSpec> {
+pub(crate) fn pod_template_spec() -> BoxedStrategy<PodTemplateSpec> {
     (object_meta(), pod_spec())
         .prop_map(|(metadata, spec)| PodTemplateSpec { metadata, spec })
         .boxed()
 }
 
 /// A pod failure policy rule.
-pub fn pod_failure_policy_rule() -> BoxedStrategy<PodFailurePolicyRule> {
+pub(crate) fn pod_failure_policy_rule() -> BoxedStrategy<PodFailurePolicyRule> {
     let on_exit_codes = (
         option::of(any_string()),
         on_exit_codes_operator(),
@@ -555,14 +557,14 @@ pub fn pod_failure_policy_rule() -> BoxedStrategy<PodFailurePolicyRule> {
 }
 
 /// A pod failure policy.
-pub fn pod_failure_policy() -> BoxedStrategy<PodFailurePolicy> {
+pub(crate) fn pod_failure_policy() -> BoxedStrategy<PodFailurePolicy> {
     vec(pod_failure_policy_rule(), 0..4)
         .prop_map(|rules| PodFailurePolicy { rules })
         .boxed()
 }
 
 /// A success policy.
-pub fn success_policy() -> BoxedStrategy<SuccessPolicy> {
+pub(crate) fn success_policy() -> BoxedStrategy<SuccessPolicy> {
     let rule = (option::of(any_string()), option::of(any::<i32>())).prop_map(
         |(succeeded_indexes, succeeded_count)| SuccessPolicyRule {
             succeeded_indexes,
@@ -575,7 +577,7 @@ pub fn success_policy() -> BoxedStrategy<SuccessPolicy> {
 }
 
 /// A Job spec, every field.
-pub fn job_spec() -> BoxedStrategy<JobSpec> {
+pub(crate) fn job_spec() -> BoxedStrategy<JobSpec> {
     (
         (
             option::of(any::<i32>()),
@@ -643,7 +645,7 @@ pub fn job_spec() -> BoxedStrategy<JobSpec> {
 }
 
 /// A Job condition.
-pub fn job_condition() -> BoxedStrategy<JobCondition> {
+pub(crate) fn job_condition() -> BoxedStrategy<JobCondition> {
     (
         job_condition_type(),
         condition_status(),
@@ -668,7 +670,7 @@ pub fn job_condition() -> BoxedStrategy<JobCondition> {
 }
 
 /// A Job status, every field.
-pub fn job_status() -> BoxedStrategy<JobStatus> {
+pub(crate) fn job_status() -> BoxedStrategy<JobStatus> {
     let uncounted = (string_list(), string_list())
         .prop_map(|(succeeded, failed)| UncountedTerminatedPods { succeeded, failed });
     (
@@ -710,7 +712,7 @@ pub fn job_status() -> BoxedStrategy<JobStatus> {
 }
 
 /// A Job, every field.
-pub fn job() -> BoxedStrategy<Job> {
+pub(crate) fn job() -> BoxedStrategy<Job> {
     (
         prop_oneof![Just(String::new()), Just("batch/v1".to_owned())],
         prop_oneof![Just(String::new()), Just("Job".to_owned())],

@@ -2,7 +2,7 @@
 
 /// The result of running one conformance case.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// The implementation did what the case expects.
     Passed,
     /// It did not; the text says how the result differs.
@@ -13,7 +13,7 @@ pub enum Outcome {
 
 /// A short, single-line rendering of a YAML node for messages.
 #[allow(dead_code)] // not every runner uses it
-pub fn brief(node: &serde_yaml::Value) -> String {
+pub(crate) fn brief(node: &serde_yaml::Value) -> String {
     let text = serde_yaml::to_string(node).unwrap_or_default();
     let line = text.trim().replace('\n', " ");
     const MAX: usize = 200;

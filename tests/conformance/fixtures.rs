@@ -10,21 +10,21 @@ use job_controller::api::{
 use job_controller::{ValidJob, defaults, parse_job};
 use serde_yaml::Value as Y;
 
-pub const DEFAULT_NOW: &str = "2025-01-01T00:00:00Z";
+pub(crate) const DEFAULT_NOW: &str = "2025-01-01T00:00:00Z";
 /// FORMAT.md: finished pods without `finishedAt` finished long ago.
-pub const LONG_AGO: &str = "0001-01-01T00:00:01Z";
+pub(crate) const LONG_AGO: &str = "0001-01-01T00:00:01Z";
 
-pub fn time(text: &str) -> Result<DateTime<Utc>, String> {
+pub(crate) fn time(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("bad time {text:?}: {e}"))
 }
 
-pub fn get<'a>(node: &'a Y, key: &str) -> Option<&'a Y> {
+pub(crate) fn get<'a>(node: &'a Y, key: &str) -> Option<&'a Y> {
     node.get(key).filter(|v| !v.is_null())
 }
 
-pub fn str_of(node: &Y) -> String {
+pub(crate) fn str_of(node: &Y) -> String {
     match node {
         Y::String(s) => s.clone(),
         Y::Number(n) => n.to_string(),
@@ -37,7 +37,7 @@ pub fn str_of(node: &Y) -> String {
 }
 
 /// `10s`, `1.5s`, `2m`, `1h`, `500ms`.
-pub fn duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let (num, unit) = if let Some(n) = text.strip_suffix("ms") {
         (n, 0.001)
@@ -58,7 +58,7 @@ pub fn duration(text: &str) -> Result<Duration, String> {
 
 /// The case's Job as the API server would hold it: name and namespace
 /// defaulted, a UID assigned, the selector generated, defaults applied.
-pub fn stored_job(node: &Y) -> Result<ValidJob, String> {
+pub(crate) fn stored_job(node: &Y) -> Result<ValidJob, String> {
     let mut job = parse_node_as_job(node)?;
     if job.metadata.name.is_empty() {
         job.metadata.name = "foobar".into();
@@ -83,13 +83,17 @@ pub fn stored_job(node: &Y) -> Result<ValidJob, String> {
     ValidJob::from_stored(job).map_err(|e| format!("case job does not validate: {e}"))
 }
 
-pub fn parse_node_as_job(node: &Y) -> Result<Job, String> {
+pub(crate) fn parse_node_as_job(node: &Y) -> Result<Job, String> {
     let text = serde_yaml::to_string(node).map_err(|e| e.to_string())?;
     parse_job(&text).map_err(|e| format!("case job does not parse: {e}"))
 }
 
 /// Expands the case's `pods:` list into API pods.
-pub fn case_pods(node: Option<&Y>, job: &ValidJob, now: DateTime<Utc>) -> Result<Vec<Pod>, String> {
+pub(crate) fn case_pods(
+    node: Option<&Y>,
+    job: &ValidJob,
+    now: DateTime<Utc>,
+) -> Result<Vec<Pod>, String> {
     let Some(Y::Sequence(items)) = node else {
         return Ok(Vec::new());
     };
@@ -261,7 +265,7 @@ fn case_pod(item: &Y, name: &str, job: &ValidJob, now: DateTime<Utc>) -> Result<
 }
 
 /// Compares the expected status fields (only those given) with `status`.
-pub fn compare_status(expect: &Y, status: &JobStatus, diffs: &mut Vec<String>) {
+pub(crate) fn compare_status(expect: &Y, status: &JobStatus, diffs: &mut Vec<String>) {
     let Some(map) = expect.as_mapping() else {
         return;
     };

@@ -7,7 +7,7 @@ use serde_yaml::Value as Y;
 use super::fixtures::{self, get, str_of};
 
 /// Runs one case; `Err` carries the differences.
-pub fn run_case(case: &Y) -> Result<(), String> {
+pub(crate) fn run_case(case: &Y) -> Result<(), String> {
     let now = fixtures::time(
         &get(case, "now")
             .map(str_of)

@@ -238,7 +238,7 @@ fn check_step(world: &World, expect: &Y, log: &StepLog) -> Vec<String> {
 }
 
 /// Runs one case; `Err` carries the differences of the first failing step.
-pub fn run_case(case: &Y) -> Result<(), String> {
+pub(crate) fn run_case(case: &Y) -> Result<(), String> {
     let start = fixtures::time(
         &get(case, "start")
             .map(str_of)

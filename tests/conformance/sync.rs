@@ -6,7 +6,7 @@ use crate::common::Outcome;
 use crate::replay_sync;
 
 /// Runs one sync case.
-pub fn run(case: &serde_yaml::Value, _file_dir: &Path) -> Outcome {
+pub(crate) fn run(case: &serde_yaml::Value, _file_dir: &Path) -> Outcome {
     match replay_sync::run_case(case) {
         Ok(()) => Outcome::Passed,
         Err(diff) => Outcome::Failed(diff),

@@ -23,7 +23,7 @@ enum Expectation {
 }
 
 /// Runs one validation case.
-pub fn run(case: &Value) -> Outcome {
+pub(crate) fn run(case: &Value) -> Outcome {
     match check(case) {
         Ok(outcome) => outcome,
         Err(reason) => Outcome::Failed(reason),
