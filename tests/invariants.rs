@@ -1,5 +1,5 @@
 //! Random histories (`tests/common/history.rs`) driven through the checked
-//! harness (`tests/common/harness.rs`): every invariant of the harness after
+//! harness (`tests/common/harness/`): every invariant of the harness after
 //! every machine input and every step, determinism (the same history twice
 //! gives the same trace) and restore-equivalence (a machine rebuilt with
 //! `restore_with_backoff` at a random quiescent step acts like the original

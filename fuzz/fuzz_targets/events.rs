@@ -2,7 +2,7 @@
 //! events (pod transitions, duplicate, stale and late deliveries, held and
 //! failed creations, suspend/resume, parallelism changes, timeouts), driven
 //! through the checked harness of the integration tests
-//! (`tests/common/harness.rs`): no panic in the machine, and every
+//! (`tests/common/harness/mod.rs`): no panic in the machine, and every
 //! invariant the harness checks after every input (precise wake-ups, each
 //! pod deleted at most once, the machine's status writes pass its own
 //! validation, ...). A few inputs (flag bits 3-7 `11111` or `01111`) start
@@ -21,7 +21,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-#[path = "../../tests/common/harness.rs"]
+#[path = "../../tests/common/harness/mod.rs"]
 #[allow(dead_code, clippy::all)]
 mod harness;
 
