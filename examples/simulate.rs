@@ -1,14 +1,22 @@
-//! The main example: simulate a Job end to end on a built-in manifest (or on
-//! a manifest file given as the first argument), with pods that start, run
-//! and sometimes fail, and print what the controller did.
+//! The main example: simulate a Job end to end — pods that start, run and
+//! sometimes fail, the controller's every action — and print the timeline
+//! and the final Job. Discrete-event and seeded: the same arguments give the
+//! same run, byte for byte.
 //!
 //! ```text
-//! cargo run --example simulate                      # built-in manifest, seed 7
-//! cargo run --example simulate -- my-job.yaml 42    # your manifest, seed 42
+//! cargo run --example simulate                          # the built-in Job, seed 7
+//! cargo run --example simulate -- --help
+//! cargo run --example simulate -- --list-presets
+//! cargo run --example simulate -- indexed-shards --seed 42 --fail-rate 0.3
+//! cargo run --example simulate -- my-job.yaml --runtime 10..60 --quiet
 //! ```
 
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Parser;
 use job_controller::sim::{PodBehaviour, Simulation};
-use job_controller::{ValidJob, parse_job};
+use job_controller::{Job, ValidJob, parse_jobs, to_yaml};
 
 /// Ten transcoding pods, five at a time, each failing one time in five.
 const DEFAULT_MANIFEST: &str = "
@@ -29,57 +37,187 @@ spec:
         image: myorg/transcoder:1.0
 ";
 
-fn main() {
-    let mut args = std::env::args().skip(1);
-    let text = match args.next() {
-        Some(path) => std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            eprintln!("cannot read {path}: {e}");
-            std::process::exit(2);
-        }),
-        None => DEFAULT_MANIFEST.to_owned(),
-    };
-    let seed: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(7);
+/// Simulate a Kubernetes Job (batch/v1) with job-controller's state machine:
+/// seeded and repeatable, in simulated time.
+#[derive(Parser, Debug)]
+#[command(name = "simulate", version)]
+struct Args {
+    /// A manifest file, or a preset: `default` (built in) or the name of a
+    /// manifest in the presets directory (see --list-presets).
+    #[arg(default_value = "default")]
+    job: String,
+    /// Seed of the pods' behaviour: the same seed gives the same run.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Probability that a pod fails, from 0 to 1 [default: 0.2].
+    #[arg(long, value_parser = probability)]
+    fail_rate: Option<f64>,
+    /// Exit code of a failing pod's container [default: 1].
+    #[arg(long)]
+    exit_code: Option<i32>,
+    /// Seconds a pod runs, drawn from MIN..MAX [default: 5..30].
+    #[arg(long, value_parser = seconds_range, value_name = "MIN..MAX")]
+    runtime: Option<(u32, u32)>,
+    /// Seconds a pod takes to start, drawn from MIN..MAX [default: 1..3].
+    #[arg(long, value_parser = seconds_range, value_name = "MIN..MAX")]
+    startup: Option<(u32, u32)>,
+    /// Stop after this many events even if the Job has not finished.
+    #[arg(long, default_value_t = 100_000)]
+    max_events: u64,
+    /// Print only the summary and the final Job, not the timeline.
+    #[arg(long)]
+    quiet: bool,
+    /// List the presets and exit.
+    #[arg(long)]
+    list_presets: bool,
+}
 
-    let mut job = match parse_job(&text) {
-        Ok(job) => job,
-        Err(e) => {
-            eprintln!("the manifest does not parse: {e}");
-            std::process::exit(1);
-        }
+fn probability(text: &str) -> Result<f64, String> {
+    let p: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    if (0.0..=1.0).contains(&p) {
+        Ok(p)
+    } else {
+        Err(format!("{p} is not between 0 and 1"))
+    }
+}
+
+fn seconds_range(text: &str) -> Result<(u32, u32), String> {
+    let (lo, hi) = text
+        .split_once("..")
+        .ok_or_else(|| format!("{text:?} is not MIN..MAX (e.g. 5..30)"))?;
+    let parse = |s: &str| {
+        s.trim()
+            .parse::<u32>()
+            .map_err(|_| format!("{s:?} is not a whole number of seconds"))
     };
-    // The API server assigns a UID on create; the simulation plays its part.
+    let (lo, hi) = (parse(lo)?, parse(hi)?);
+    if lo > hi {
+        return Err(format!("{lo}..{hi}: MIN is above MAX"));
+    }
+    Ok((lo, hi))
+}
+
+/// The manifests shipped beside the crate (`../shared/manifests`), or
+/// `$JOB_MANIFESTS_DIR`.
+fn presets_dir() -> PathBuf {
+    std::env::var_os("JOB_MANIFESTS_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/manifests"),
+        PathBuf::from,
+    )
+}
+
+fn presets() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(presets_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".yaml").map(str::to_owned)
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// The manifest text the argument names: a file, `default`, or a preset.
+fn manifest(job: &str) -> Result<(String, String), String> {
+    if job == "default" {
+        return Ok(("the built-in Job".into(), DEFAULT_MANIFEST.into()));
+    }
+    let path = Path::new(job);
+    let path = if path.exists() {
+        path.to_path_buf()
+    } else {
+        let preset = presets_dir().join(format!("{job}.yaml"));
+        if !preset.exists() {
+            return Err(format!(
+                "{job:?} is neither a file nor a preset; presets: default, {}",
+                presets().join(", ")
+            ));
+        }
+        preset
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok((path.display().to_string(), text))
+}
+
+/// The Job to simulate: parsed, given a UID as the API server would, and
+/// admitted (defaults, validation).
+fn admit(source: &str, text: &str) -> Result<ValidJob, String> {
+    let mut jobs = parse_jobs(text).map_err(|e| format!("{source} does not parse: {e}"))?;
+    if jobs.len() > 1 {
+        eprintln!("{source} holds {} Jobs; simulating the first", jobs.len());
+    }
+    let mut job: Job = jobs
+        .drain(..)
+        .next()
+        .ok_or_else(|| format!("{source} holds no Job"))?;
     if job.metadata.uid.is_empty() {
         job.metadata.uid = format!("uid-{}", job.metadata.name);
     }
-    let valid = match ValidJob::create(job) {
+    ValidJob::create(job).map_err(|errors| {
+        let lines: Vec<String> = errors.errors.iter().map(|e| format!("  {e}")).collect();
+        format!("{source}: the Job is invalid:\n{}", lines.join("\n"))
+    })
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if args.list_presets {
+        println!("default");
+        for name in presets() {
+            println!("{name}");
+        }
+        return ExitCode::SUCCESS;
+    }
+    let valid = match manifest(&args.job).and_then(|(source, text)| admit(&source, &text)) {
         Ok(valid) => valid,
-        Err(errors) => {
-            eprintln!("the Job is invalid:");
-            for e in &errors.errors {
-                eprintln!("  {e}");
-            }
-            std::process::exit(1);
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::FAILURE;
         }
     };
-    println!("simulating Job {:?} (seed {seed})", valid.name());
-    let mut sim = Simulation::new(valid, PodBehaviour::default(), seed);
-    let outcome = sim.run_to_end(100_000);
-    for entry in sim.log() {
-        println!("{:>8.1}s  {}", sim.elapsed(entry.at), sim.describe(entry));
+    let defaults = PodBehaviour::default();
+    let behaviour = PodBehaviour {
+        failure_probability: args.fail_rate.unwrap_or(defaults.failure_probability),
+        failure_exit_code: args.exit_code.unwrap_or(defaults.failure_exit_code),
+        run_seconds: args.runtime.unwrap_or(defaults.run_seconds),
+        startup_seconds: args.startup.unwrap_or(defaults.startup_seconds),
+        ..defaults
+    };
+    println!("simulating Job {:?} (seed {})", valid.name(), args.seed);
+    let mut sim = Simulation::new(valid, behaviour, args.seed);
+    let outcome = sim.run_to_end(args.max_events);
+    if !args.quiet {
+        for entry in sim.log() {
+            println!("{:>8.1}s  {}", sim.elapsed(entry.at), sim.describe(entry));
+        }
     }
     let status = sim.controller().status();
     let last = status.conditions.last();
     println!(
-        "\n{} after {} events: succeeded={} failed={}{}",
+        "\n{} after {} events, {} status writes: succeeded={} failed={}{}",
         if outcome.finished {
             "finished"
         } else {
             "stopped"
         },
         outcome.steps,
+        sim.status_writes(),
         status.succeeded,
         status.failed,
         last.map(|c| format!(", last condition {} ({})", c.type_, c.reason))
             .unwrap_or_default()
     );
+    let mut job = sim.controller().job().job().clone();
+    job.status = Some(status.clone());
+    println!(
+        "\nthe Job as the API server would hold it:\n{}",
+        to_yaml(&job)
+    );
+    ExitCode::SUCCESS
 }
