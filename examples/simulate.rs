@@ -9,13 +9,16 @@
 //! cargo run --example simulate -- --list-presets
 //! cargo run --example simulate -- indexed-shards --seed 42 --fail-rate 0.3
 //! cargo run --example simulate -- my-job.yaml --runtime 10..60 --quiet
+//! cargo run --example simulate -- pi --json | jq -c 'select(.event == "podFailed")'
 //! ```
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
-use job_controller::sim::{PodBehaviour, Simulation};
+use std::io::Write as _;
+
+use job_controller::sim::{Outcome, PodBehaviour, Simulation};
 use job_controller::{Job, ValidJob, parse_jobs, to_yaml};
 
 /// Ten transcoding pods, five at a time, each failing one time in five.
@@ -67,6 +70,9 @@ struct Args {
     /// Print only the summary and the final Job, not the timeline.
     #[arg(long)]
     quiet: bool,
+    /// Print the timeline as JSON lines (one object per event), nothing else.
+    #[arg(long, conflicts_with = "quiet")]
+    json: bool,
     /// List the presets and exit.
     #[arg(long)]
     list_presets: bool,
@@ -189,17 +195,43 @@ fn main() -> ExitCode {
         startup_seconds: args.startup.unwrap_or(defaults.startup_seconds),
         ..defaults
     };
-    println!("simulating Job {:?} (seed {})", valid.name(), args.seed);
     let mut sim = Simulation::new(valid, behaviour, args.seed);
     let outcome = sim.run_to_end(args.max_events);
+    // Output piped into `head` closes early: stop quietly, not with a panic.
+    match report(&sim, outcome, &args) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+        _ => ExitCode::SUCCESS,
+    }
+}
+
+fn report(sim: &Simulation, outcome: Outcome, args: &Args) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        for entry in sim.log() {
+            let line = serde_json::to_string(&sim.record(entry)).map_err(std::io::Error::other)?;
+            writeln!(out, "{line}")?;
+        }
+        return Ok(());
+    }
+    let job = sim.controller().job();
+    writeln!(out, "simulating Job {:?} (seed {})", job.name(), args.seed)?;
     if !args.quiet {
         for entry in sim.log() {
-            println!("{:>8.1}s  {}", sim.elapsed(entry.at), sim.describe(entry));
+            writeln!(
+                out,
+                "{:>8.1}s  {}",
+                sim.elapsed(entry.at),
+                sim.describe(entry)
+            )?;
         }
     }
     let status = sim.controller().status();
     let last = status.conditions.last();
-    println!(
+    writeln!(
+        out,
         "\n{} after {} events, {} status writes: succeeded={} failed={}{}",
         if outcome.finished {
             "finished"
@@ -212,12 +244,12 @@ fn main() -> ExitCode {
         status.failed,
         last.map(|c| format!(", last condition {} ({})", c.type_, c.reason))
             .unwrap_or_default()
-    );
-    let mut job = sim.controller().job().job().clone();
+    )?;
+    let mut job = job.job().clone();
     job.status = Some(status.clone());
-    println!(
+    writeln!(
+        out,
         "\nthe Job as the API server would hold it:\n{}",
         to_yaml(&job)
-    );
-    ExitCode::SUCCESS
+    )
 }

@@ -14,5 +14,5 @@ mod simulation;
 
 pub use cluster::{Cluster, Settled};
 pub use simulation::{
-    BATCH_PERIOD, LogEntry, Outcome, PodBehaviour, PodRef, SimEvent, Simulation, StatusLine,
+    BATCH_PERIOD, LogEntry, Outcome, PodBehaviour, PodRef, Record, SimEvent, Simulation, StatusLine,
 };
