@@ -9,6 +9,7 @@
 //! cargo run --example simulate -- --list-presets
 //! cargo run --example simulate -- indexed-shards --seed 42 --fail-rate 0.3
 //! cargo run --example simulate -- my-job.yaml --runtime 10..60 --quiet
+//! cargo run --example simulate -- indexed-shards --svg run.svg
 //! cargo run --example simulate -- pi --json | jq -c 'select(.event == "podFailed")'
 //! ```
 
@@ -18,7 +19,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use std::io::Write as _;
 
-use job_controller::sim::{Outcome, PodBehaviour, Simulation};
+use job_controller::sim::{Outcome, PodBehaviour, Simulation, gantt};
 use job_controller::{Job, ValidJob, parse_jobs, to_yaml};
 
 /// Ten transcoding pods, five at a time, each failing one time in five.
@@ -70,6 +71,9 @@ struct Args {
     /// Print only the summary and the final Job, not the timeline.
     #[arg(long)]
     quiet: bool,
+    /// Also draw the run as an SVG Gantt chart into FILE.
+    #[arg(long, value_name = "FILE")]
+    svg: Option<PathBuf>,
     /// Print the timeline as JSON lines (one object per event), nothing else.
     #[arg(long, conflicts_with = "quiet")]
     json: bool,
@@ -197,6 +201,12 @@ fn main() -> ExitCode {
     };
     let mut sim = Simulation::new(valid, behaviour, args.seed);
     let outcome = sim.run_to_end(args.max_events);
+    if let Some(path) = &args.svg {
+        if let Err(e) = std::fs::write(path, gantt::svg(&sim)) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
     // Output piped into `head` closes early: stop quietly, not with a panic.
     match report(&sim, outcome, &args) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {

@@ -7,8 +7,10 @@
 //! - [`pod`] changes a pod the way a kubelet would (running, ready,
 //!   succeeded, failed with an exit code, restarted).
 //! - [`Simulation`] adds a clock and seeded pod lifetimes on top.
+//! - [`gantt::svg`] draws a simulation as an SVG Gantt chart.
 
 mod cluster;
+pub mod gantt;
 pub mod pod;
 mod simulation;
 

@@ -1,0 +1,418 @@
+//! A picture of a simulation: an SVG Gantt chart drawn from the typed log.
+//!
+//! Up to [`MAX_ROWS`] rows, one row per completion index (Indexed Jobs) or
+//! per pod: a grey bar while the pod is pending, then a bar coloured by
+//! how it ended (green succeeded, red failed, orange deleted, blue still
+//! running). The gaps between the pods of one index are the pod-failure
+//! backoff. Beyond that many rows a row per pod is unreadable, so the chart
+//! shows counts over time instead: pods pending and running, and how many
+//! succeeded and failed so far. Both have a time axis and mark the
+//! `activeDeadlineSeconds` deadline.
+//!
+//! The SVG is written by hand: it is a few rectangles, lines and labels,
+//! and a drawing crate would be a dependency for the library's users for
+//! no gain.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::simulation::{LogEntry, PodRef, SimEvent, Simulation};
+
+/// Most rows drawn one per index or pod.
+pub const MAX_ROWS: usize = 200;
+
+const WIDTH: f64 = 960.0;
+const LEFT: f64 = 110.0;
+const RIGHT: f64 = 20.0;
+const TOP: f64 = 40.0;
+const ROW: f64 = 14.0;
+const AXIS: f64 = 36.0;
+const CHART_HEIGHT: f64 = 320.0;
+
+/// How a pod ended, as far as the log goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    Succeeded,
+    Failed,
+    Deleted,
+    Running,
+}
+
+/// One pod's life in seconds since the start.
+#[derive(Debug, Clone, Copy)]
+struct Life {
+    created: f64,
+    running: Option<f64>,
+    ended: Option<f64>,
+    end: End,
+    index: Option<i32>,
+}
+
+fn lives(sim: &Simulation, log: &[LogEntry]) -> BTreeMap<PodRef, Life> {
+    let mut lives: BTreeMap<PodRef, Life> = BTreeMap::new();
+    for entry in log {
+        let t = sim.elapsed(entry.at);
+        match &entry.event {
+            SimEvent::PodCreated { pod, index } => {
+                lives.insert(
+                    *pod,
+                    Life {
+                        created: t,
+                        running: None,
+                        ended: None,
+                        end: End::Running,
+                        index: *index,
+                    },
+                );
+            }
+            SimEvent::PodRunning { pod } => {
+                if let Some(l) = lives.get_mut(pod) {
+                    l.running = Some(t);
+                }
+            }
+            SimEvent::PodSucceeded { pod } | SimEvent::PodFailed { pod, .. } => {
+                if let Some(l) = lives.get_mut(pod).filter(|l| l.ended.is_none()) {
+                    l.ended = Some(t);
+                    l.end = if matches!(entry.event, SimEvent::PodSucceeded { .. }) {
+                        End::Succeeded
+                    } else {
+                        End::Failed
+                    };
+                }
+            }
+            SimEvent::PodDeleted { pod, .. } => {
+                if let Some(l) = lives.get_mut(pod).filter(|l| l.ended.is_none()) {
+                    l.ended = Some(t);
+                    l.end = End::Deleted;
+                }
+            }
+            _ => {}
+        }
+    }
+    lives
+}
+
+fn colour(end: End) -> &'static str {
+    match end {
+        End::Succeeded => "#2e9d48",
+        End::Failed => "#d33a2c",
+        End::Deleted => "#e8912d",
+        End::Running => "#3b73c4",
+    }
+}
+
+/// Where second `t` falls on the chart.
+struct Scale {
+    span: f64,
+}
+
+impl Scale {
+    fn x(&self, t: f64) -> f64 {
+        LEFT + (t / self.span).clamp(0.0, 1.0) * (WIDTH - LEFT - RIGHT)
+    }
+}
+
+/// The simulation so far as an SVG document.
+pub fn svg(sim: &Simulation) -> String {
+    let log = sim.log();
+    let lives = lives(sim, log);
+    let end = log.last().map_or(0.0, |e| sim.elapsed(e.at));
+    let job = sim.controller().job();
+    // The deadline counts from the start here (the simulation does not
+    // suspend). Shown if the chart can hold it without squashing the run.
+    let deadline = job
+        .active_deadline_seconds()
+        .map(|d| d as f64)
+        .filter(|d| *d <= 1.5 * end.max(1.0));
+    let scale = Scale {
+        span: end.max(deadline.unwrap_or(0.0)).max(1.0),
+    };
+    let rows: BTreeMap<String, Vec<Life>> = if job.is_indexed() {
+        let mut rows: BTreeMap<i32, Vec<Life>> = BTreeMap::new();
+        for l in lives.values() {
+            rows.entry(l.index.unwrap_or(-1)).or_default().push(*l);
+        }
+        rows.into_iter()
+            .map(|(i, v)| (format!("{i:>8}"), v))
+            .collect()
+    } else {
+        lives
+            .iter()
+            .map(|(p, l)| (format!("{:>8}", sim.pod_name(*p)), vec![*l]))
+            .collect()
+    };
+    let height = if rows.len() <= MAX_ROWS {
+        TOP + rows.len() as f64 * ROW + AXIS
+    } else {
+        // Room for the legend above the chart.
+        TOP + 24.0 + CHART_HEIGHT + AXIS
+    };
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{height}\" \
+         font-family=\"sans-serif\" font-size=\"10\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+         <text x=\"{LEFT}\" y=\"16\" font-size=\"13\">Job {} — {} pods, {}</text>\n",
+        escape(job.name()),
+        lives.len(),
+        match (rows.len() <= MAX_ROWS, job.is_indexed()) {
+            (true, true) => "a row per completion index",
+            (true, false) => "a row per pod",
+            (false, _) => "pods over time",
+        }
+    );
+    let bottom = height - AXIS;
+    if rows.len() <= MAX_ROWS {
+        // Rows sorted by name sort pod names, and indexes padded to one width.
+        for (r, (label, pods)) in rows.iter().enumerate() {
+            let y = TOP + r as f64 * ROW;
+            let _ = writeln!(
+                out,
+                "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
+                LEFT - 6.0,
+                y + ROW - 4.0,
+                escape(label.trim())
+            );
+            for l in pods {
+                let started = l.running.unwrap_or(l.ended.unwrap_or(end));
+                bar(&mut out, &scale, l.created, started, y, "#b9bec6");
+                if l.running.is_some() {
+                    bar(
+                        &mut out,
+                        &scale,
+                        started,
+                        l.ended.unwrap_or(end),
+                        y,
+                        colour(l.end),
+                    );
+                }
+            }
+        }
+    } else {
+        counts(&mut out, &scale, &lives, end, bottom);
+    }
+    axis(&mut out, &scale, bottom);
+    if let Some(d) = deadline {
+        let x = scale.x(d);
+        let _ = writeln!(
+            out,
+            "<line x1=\"{x:.1}\" y1=\"{TOP}\" x2=\"{x:.1}\" y2=\"{bottom}\" stroke=\"#d33a2c\" \
+             stroke-dasharray=\"4 3\"/>\n<text x=\"{x:.1}\" y=\"{}\" fill=\"#d33a2c\">deadline</text>",
+            TOP - 4.0
+        );
+    }
+    out.push_str("</svg>\n");
+    out
+}
+
+fn bar(out: &mut String, scale: &Scale, from: f64, to: f64, y: f64, fill: &str) {
+    let (x0, x1) = (scale.x(from), scale.x(to));
+    let _ = writeln!(
+        out,
+        "<rect x=\"{x0:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{fill}\"/>",
+        y + 1.0,
+        (x1 - x0).max(1.0),
+        ROW - 3.0
+    );
+}
+
+fn axis(out: &mut String, scale: &Scale, y: f64) {
+    let _ = writeln!(
+        out,
+        "<line x1=\"{LEFT}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\" stroke=\"black\"/>",
+        WIDTH - RIGHT
+    );
+    // About ten ticks at a round step.
+    let raw = scale.span / 10.0;
+    let magnitude = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * magnitude)
+        .find(|s| *s >= raw)
+        .unwrap_or(raw)
+        .max(1.0);
+    let mut t = 0.0;
+    while t <= scale.span {
+        let x = scale.x(t);
+        let _ = writeln!(
+            out,
+            "<line x1=\"{x:.1}\" y1=\"{y}\" x2=\"{x:.1}\" y2=\"{}\" stroke=\"black\"/>\
+             <text x=\"{x:.1}\" y=\"{}\" text-anchor=\"middle\">{t}s</text>",
+            y + 4.0,
+            y + 16.0
+        );
+        t += step;
+    }
+}
+
+/// Pods pending and running per time bin (stacked), and cumulative
+/// successes and failures as lines: the chart for Jobs too large for a row
+/// per pod.
+fn counts(out: &mut String, scale: &Scale, lives: &BTreeMap<PodRef, Life>, end: f64, bottom: f64) {
+    const BINS: usize = 400;
+    let bin = scale.span / BINS as f64;
+    let mut pending = vec![0u32; BINS];
+    let mut running = vec![0u32; BINS];
+    let mut succeeded = vec![0u32; BINS];
+    let mut failed = vec![0u32; BINS];
+    let at = |t: f64| ((t / bin) as usize).min(BINS - 1);
+    for l in lives.values() {
+        let started = l.running.unwrap_or(l.ended.unwrap_or(end));
+        for b in pending.iter_mut().take(at(started)).skip(at(l.created)) {
+            *b += 1;
+        }
+        if let Some(r) = l.running {
+            for b in running
+                .iter_mut()
+                .take(at(l.ended.unwrap_or(end)))
+                .skip(at(r))
+            {
+                *b += 1;
+            }
+        }
+        if let Some(e) = l.ended {
+            let series = match l.end {
+                End::Succeeded => &mut succeeded,
+                End::Failed => &mut failed,
+                _ => continue,
+            };
+            for b in series.iter_mut().skip(at(e)) {
+                *b += 1;
+            }
+        }
+    }
+    // Two scales: pods at a time (left), finished so far (right).
+    let top = pending
+        .iter()
+        .zip(&running)
+        .map(|(p, r)| p + r)
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let total = succeeded
+        .iter()
+        .chain(&failed)
+        .copied()
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let y = |n: u32| bottom - f64::from(n) / f64::from(top) * CHART_HEIGHT;
+    let y_total = |n: u32| bottom - f64::from(n) / f64::from(total) * CHART_HEIGHT;
+    for i in 0..BINS {
+        let (x0, x1) = (scale.x(i as f64 * bin), scale.x((i + 1) as f64 * bin));
+        let (r, p) = (running[i], pending[i]);
+        let _ = writeln!(
+            out,
+            "<rect x=\"{x0:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#3b73c4\"/>\
+             <rect x=\"{x0:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#b9bec6\"/>",
+            y(r),
+            x1 - x0,
+            bottom - y(r),
+            y(r + p),
+            x1 - x0,
+            y(r) - y(r + p)
+        );
+    }
+    for (series, colour) in [(&succeeded, "#2e9d48"), (&failed, "#d33a2c")] {
+        let points: Vec<String> = series
+            .iter()
+            .enumerate()
+            .map(|(i, n)| format!("{:.1},{:.1}", scale.x((i as f64 + 0.5) * bin), y_total(*n)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "<polyline points=\"{}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"/>",
+            points.join(" ")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{top} pods</text>\
+         <text x=\"{}\" y=\"{bottom}\" text-anchor=\"end\">0</text>\
+         <text x=\"{}\" y=\"{}\" text-anchor=\"end\">{total} finished</text>\
+         <text x=\"{LEFT}\" y=\"{}\">grey pending, blue running (stacked, left scale); \
+         green succeeded, red failed so far (right scale)</text>",
+        LEFT - 6.0,
+        bottom - CHART_HEIGHT + 4.0,
+        LEFT - 6.0,
+        WIDTH - RIGHT,
+        bottom - CHART_HEIGHT - 8.0,
+        bottom - CHART_HEIGHT - 20.0
+    );
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::PodBehaviour;
+    use crate::{ValidJob, parse_job};
+
+    fn run(completions: u32, parallelism: u32, indexed: bool, deadline: u32) -> Simulation {
+        let mode = if indexed {
+            "completionMode: Indexed"
+        } else {
+            "completionMode: NonIndexed"
+        };
+        let job = parse_job(&format!(
+            "
+metadata: {{name: g, namespace: default, uid: u-g}}
+spec:
+  completions: {completions}
+  parallelism: {parallelism}
+  {mode}
+  backoffLimit: 100000
+  activeDeadlineSeconds: {deadline}
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{{name: main, image: busybox}}]"
+        ))
+        .expect("parses");
+        let mut sim = Simulation::new(
+            ValidJob::create(job).expect("valid"),
+            PodBehaviour::default(),
+            3,
+        );
+        sim.run_to_end(1_000_000);
+        sim
+    }
+
+    #[test]
+    fn a_small_indexed_job_gets_a_row_per_index() {
+        // A deadline near the end of the run (or the run ends at it) is drawn.
+        let sim = run(12, 4, true, 100);
+        let svg = svg(&sim);
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
+        // A label per index, a green bar per completed index at least.
+        for i in 0..12 {
+            assert!(
+                svg.contains(&format!("text-anchor=\"end\">{i}</text>")),
+                "{i}"
+            );
+        }
+        assert!(svg.matches("#2e9d48").count() >= 12);
+        assert!(svg.contains("deadline"));
+    }
+
+    #[test]
+    fn a_large_job_is_drawn_as_counts_over_time() {
+        let sim = run(2_000, 100, false, 1_000_000);
+        let svg = svg(&sim);
+        assert!(svg.contains("<polyline"), "cumulative lines");
+        assert!(svg.contains("pending, blue running"));
+        assert!(svg.contains("2000 finished"), "the right scale");
+        assert!(
+            !svg.contains("deadline"),
+            "a deadline far beyond the run is not drawn"
+        );
+        // Not a row per pod: the document stays small.
+        assert!(svg.len() < 400_000, "{} bytes", svg.len());
+    }
+}
