@@ -10,12 +10,14 @@
 //! cargo run --example simulate -- indexed-shards --seed 42 --fail-rate 0.3
 //! cargo run --example simulate -- my-job.yaml --runtime 10..60 --quiet
 //! cargo run --example simulate -- indexed-shards --svg run.svg
+//! cargo run --example simulate -- pod-failure-policy --evict-rate 0.3 --until 2m
 //! cargo run --example simulate -- pi --json | jq -c 'select(.event == "podFailed")'
 //! ```
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use chrono::{DateTime, Utc};
 use clap::Parser;
 use std::io::Write as _;
 
@@ -56,6 +58,10 @@ struct Args {
     /// Probability that a pod fails, from 0 to 1 [default: 0.2].
     #[arg(long, value_parser = probability)]
     fail_rate: Option<f64>,
+    /// Probability that a running pod is evicted (DisruptionTarget, exit
+    /// 137), from 0 to 1 [default: 0].
+    #[arg(long, value_parser = probability)]
+    evict_rate: Option<f64>,
     /// Exit code of a failing pod's container [default: 1].
     #[arg(long)]
     exit_code: Option<i32>,
@@ -65,6 +71,10 @@ struct Args {
     /// Seconds a pod takes to start, drawn from MIN..MAX [default: 1..3].
     #[arg(long, value_parser = seconds_range, value_name = "MIN..MAX")]
     startup: Option<(u32, u32)>,
+    /// Stop at this simulated time (e.g. 90s, 10m, 2h) even if the Job has
+    /// not finished.
+    #[arg(long, value_parser = duration, value_name = "DURATION")]
+    until: Option<chrono::Duration>,
     /// Stop after this many events even if the Job has not finished.
     #[arg(long, default_value_t = 100_000)]
     max_events: u64,
@@ -91,6 +101,23 @@ fn probability(text: &str) -> Result<f64, String> {
     } else {
         Err(format!("{p} is not between 0 and 1"))
     }
+}
+
+fn duration(text: &str) -> Result<chrono::Duration, String> {
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: i64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration such as 90s, 10m or 2h"))?;
+    let seconds = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => return Err(format!("{text:?}: the unit is s, m or h")),
+    };
+    Ok(chrono::Duration::seconds(n.saturating_mul(seconds)))
 }
 
 fn seconds_range(text: &str) -> Result<(u32, u32), String> {
@@ -195,12 +222,22 @@ fn main() -> ExitCode {
     let behaviour = PodBehaviour {
         failure_probability: args.fail_rate.unwrap_or(defaults.failure_probability),
         failure_exit_code: args.exit_code.unwrap_or(defaults.failure_exit_code),
+        eviction_probability: args.evict_rate.unwrap_or(defaults.eviction_probability),
         run_seconds: args.runtime.unwrap_or(defaults.run_seconds),
         startup_seconds: args.startup.unwrap_or(defaults.startup_seconds),
         ..defaults
     };
     let mut sim = Simulation::new(valid, behaviour, args.seed);
-    let outcome = sim.run_to_end(args.max_events);
+    let outcome = match args.until {
+        Some(d) => {
+            let until = sim
+                .start()
+                .checked_add_signed(d)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC);
+            sim.run_until(until, args.max_events)
+        }
+        None => sim.run_to_end(args.max_events),
+    };
     if let Some(path) = &args.svg {
         if let Err(e) = std::fs::write(path, gantt::svg(&sim)) {
             eprintln!("error: cannot write {}: {e}", path.display());

@@ -2,8 +2,8 @@
 //!
 //! Up to [`MAX_ROWS`] rows, one row per completion index (Indexed Jobs) or
 //! per pod: a grey bar while the pod is pending, then a bar coloured by
-//! how it ended (green succeeded, red failed, orange deleted, blue still
-//! running). The gaps between the pods of one index are the pod-failure
+//! how it ended (green succeeded, red failed, purple evicted, orange
+//! deleted, blue still running). The gaps between the pods of one index are the pod-failure
 //! backoff. Beyond that many rows a row per pod is unreadable, so the chart
 //! shows counts over time instead: pods pending and running, and how many
 //! succeeded and failed so far. Both have a time axis and mark the
@@ -35,6 +35,7 @@ enum End {
     Succeeded,
     Failed,
     Deleted,
+    Evicted,
     Running,
 }
 
@@ -70,13 +71,15 @@ fn lives(sim: &Simulation, log: &[LogEntry]) -> BTreeMap<PodRef, Life> {
                     l.running = Some(t);
                 }
             }
-            SimEvent::PodSucceeded { pod } | SimEvent::PodFailed { pod, .. } => {
+            SimEvent::PodSucceeded { pod }
+            | SimEvent::PodFailed { pod, .. }
+            | SimEvent::PodEvicted { pod } => {
                 if let Some(l) = lives.get_mut(pod).filter(|l| l.ended.is_none()) {
                     l.ended = Some(t);
-                    l.end = if matches!(entry.event, SimEvent::PodSucceeded { .. }) {
-                        End::Succeeded
-                    } else {
-                        End::Failed
+                    l.end = match entry.event {
+                        SimEvent::PodSucceeded { .. } => End::Succeeded,
+                        SimEvent::PodEvicted { .. } => End::Evicted,
+                        _ => End::Failed,
                     };
                 }
             }
@@ -97,6 +100,7 @@ fn colour(end: End) -> &'static str {
         End::Succeeded => "#2e9d48",
         End::Failed => "#d33a2c",
         End::Deleted => "#e8912d",
+        End::Evicted => "#8e5bd1",
         End::Running => "#3b73c4",
     }
 }

@@ -47,6 +47,12 @@ pub struct PodBehaviour {
     pub failure_exit_code: i32,
     /// Seconds a deleted pod takes to go away.
     pub termination_seconds: u32,
+    /// Probability (0..=1) that a running pod is evicted before it
+    /// finishes: it gets `DisruptionTarget=True` (reason
+    /// `EvictionByEvictionAPI`) and its container is killed (exit 137), as
+    /// a drain or a preemption would. Checked before
+    /// [`failure_probability`](Self::failure_probability).
+    pub eviction_probability: f64,
 }
 
 impl Default for PodBehaviour {
@@ -57,6 +63,7 @@ impl Default for PodBehaviour {
             failure_probability: 0.2,
             failure_exit_code: 1,
             termination_seconds: 2,
+            eviction_probability: 0.0,
         }
     }
 }
@@ -136,6 +143,11 @@ pub enum SimEvent {
         pod: PodRef,
         /// Its exit code.
         exit_code: i32,
+    },
+    /// The pod was evicted (`DisruptionTarget`) and its container killed.
+    PodEvicted {
+        /// The pod.
+        pod: PodRef,
     },
     /// The controller asked for the pod's deletion.
     PodDeleted {
@@ -237,6 +249,9 @@ pub struct Simulation {
     status_writes: u64,
 }
 
+/// Exit code of an evicted pod's container (killed by SIGKILL).
+pub const EVICTION_EXIT_CODE: i32 = 137;
+
 /// How long pod events wait before the controller reconciles them
 /// together (upstream `syncJobBatchPeriod`).
 pub const BATCH_PERIOD: Duration = Duration::seconds(1);
@@ -296,6 +311,11 @@ impl Simulation {
         self.status_writes
     }
 
+    /// When the simulation started.
+    pub fn start(&self) -> DateTime<Utc> {
+        self.start
+    }
+
     /// Seconds since the start, for display.
     pub fn elapsed(&self, at: DateTime<Utc>) -> f64 {
         (at - self.start).num_milliseconds() as f64 / 1000.0
@@ -328,6 +348,9 @@ impl Simulation {
                 r.reason = Some(format!("{reason:?}"));
             }
             SimEvent::PodGone { pod: p } => (r.event, r.pod) = ("podGone", pod(p)),
+            SimEvent::PodEvicted { pod: p } => {
+                (r.event, r.pod, r.exit_code) = ("podEvicted", pod(p), Some(EVICTION_EXIT_CODE));
+            }
             SimEvent::StatusWritten(s) => (r.event, r.status) = ("statusWritten", Some(s)),
             SimEvent::JobDeleted => {
                 r.event = "jobDeleted";
@@ -354,6 +377,10 @@ impl Simulation {
                 format!("delete pod {} ({reason:?})", name(pod))
             }
             SimEvent::PodGone { pod } => format!("pod {} gone", name(pod)),
+            SimEvent::PodEvicted { pod } => format!(
+                "pod {} evicted (DisruptionTarget, exit {EVICTION_EXIT_CODE})",
+                name(pod)
+            ),
             SimEvent::StatusWritten(s) => {
                 let mut line = format!(
                     "status active={} ready={} succeeded={} failed={} terminating={}",
@@ -383,6 +410,16 @@ impl Simulation {
     /// Runs until the machine and the pods have nothing left to do, or
     /// `max_steps` events were processed.
     pub fn run_to_end(&mut self, max_steps: u64) -> Outcome {
+        self.run(max_steps, None)
+    }
+
+    /// [`run_to_end`](Self::run_to_end), but stops before the first event
+    /// after `until` (a later call goes on from there).
+    pub fn run_until(&mut self, until: DateTime<Utc>, max_steps: u64) -> Outcome {
+        self.run(max_steps, Some(until))
+    }
+
+    fn run(&mut self, max_steps: u64, until: Option<DateTime<Utc>>) -> Outcome {
         let mut steps = 0;
         while steps < max_steps {
             let next_event = self.queue.keys().next().map(|(t, _)| *t);
@@ -393,6 +430,9 @@ impl Simulation {
                 (None, Some(b)) => b,
                 (None, None) => break,
             };
+            if until.is_some_and(|u| next > u) {
+                break;
+            }
             self.now = self.now.max(next);
             steps += 1;
             if next_event == Some(next) {
@@ -415,6 +455,11 @@ impl Simulation {
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
+    }
+
+    /// True with probability `p`.
+    fn chance(&mut self, p: f64) -> bool {
+        (self.random() % 1_000_000) as f64 / 1_000_000.0 < p
     }
 
     fn seconds_in(&mut self, (lo, hi): (u32, u32)) -> Duration {
@@ -485,10 +530,25 @@ impl Simulation {
                 if self.cluster.pod(&name).map(crate::api::Pod::phase) != Some(PodPhase::Running) {
                     return;
                 }
-                let fails = (self.random() % 1_000_000) as f64 / 1_000_000.0
-                    < self.behaviour.failure_probability;
+                // No draw when evictions are off: runs without them stay
+                // exactly as they were.
+                let evicted = self.behaviour.eviction_probability > 0.0
+                    && self.chance(self.behaviour.eviction_probability);
+                let fails = self.chance(self.behaviour.failure_probability);
                 let pod = self.pod_ref(&name);
-                if fails {
+                if evicted {
+                    self.note(SimEvent::PodEvicted { pod });
+                    self.kubelet(name, |p| {
+                        pod::add_condition(
+                            p,
+                            "DisruptionTarget",
+                            crate::api::ConditionStatus::True,
+                            Some("EvictionByEvictionAPI".to_owned()),
+                            now,
+                        );
+                        pod::failed(p, EVICTION_EXIT_CODE, None, now);
+                    });
+                } else if fails {
                     let code = self.behaviour.failure_exit_code;
                     self.note(SimEvent::PodFailed {
                         pod,
@@ -594,6 +654,12 @@ mod tests {
     use crate::parse_job;
 
     fn simulation(behaviour: PodBehaviour, seed: u64) -> Simulation {
+        let mut sim = simulation_unrun(behaviour, seed);
+        sim.run_to_end(100_000);
+        sim
+    }
+
+    fn simulation_unrun(behaviour: PodBehaviour, seed: u64) -> Simulation {
         let job = parse_job(
             "
 metadata: {name: t, namespace: default, uid: u-t}
@@ -607,9 +673,7 @@ spec:
         )
         .expect("parses");
         let valid = ValidJob::create(job).expect("valid");
-        let mut sim = Simulation::new(valid, behaviour, seed);
-        sim.run_to_end(100_000);
-        sim
+        Simulation::new(valid, behaviour, seed)
     }
 
     #[test]
@@ -638,6 +702,81 @@ spec:
                 _ => assert!(r.pod.is_some() || r.event == "jobDeleted"),
             }
         }
+    }
+
+    #[test]
+    fn evicted_pods_carry_a_disruption_target_and_exit_137() {
+        let behaviour = PodBehaviour {
+            eviction_probability: 0.5,
+            failure_probability: 0.0,
+            ..PodBehaviour::default()
+        };
+        let sim = simulation(behaviour, 1);
+        let evicted: Vec<PodRef> = sim
+            .log()
+            .iter()
+            .filter_map(|e| match e.event {
+                SimEvent::PodEvicted { pod } => Some(pod),
+                _ => None,
+            })
+            .collect();
+        assert!(!evicted.is_empty());
+        // Evictions count as failures here (no pod failure policy).
+        assert!(sim.controller().status().failed >= 1);
+        let line = sim.describe(
+            sim.log()
+                .iter()
+                .find(|e| matches!(e.event, SimEvent::PodEvicted { .. }))
+                .expect("an eviction"),
+        );
+        assert!(
+            line.contains("DisruptionTarget") && line.contains("137"),
+            "{line}"
+        );
+    }
+
+    /// Evictions off draw no random number, so a run is exactly what it
+    /// was before evictions existed: 1 014 events for this Job and seed,
+    /// measured on the code before the change.
+    #[test]
+    fn evictions_off_draw_nothing_so_runs_stay_as_they_were() {
+        let job = parse_job(
+            "
+metadata: {name: big, namespace: default, uid: u-big}
+spec:
+  completions: 300
+  parallelism: 50
+  completionMode: Indexed
+  backoffLimit: 1000000
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: main, image: busybox}]",
+        )
+        .expect("parses");
+        let behaviour = PodBehaviour {
+            failure_probability: 0.05,
+            ..PodBehaviour::default()
+        };
+        let mut sim = Simulation::new(ValidJob::create(job).expect("valid"), behaviour, 0x5EED);
+        let outcome = sim.run_to_end(u64::MAX);
+        assert_eq!(
+            (outcome.steps, sim.controller().status().succeeded),
+            (1_014, 300)
+        );
+    }
+
+    #[test]
+    fn run_until_stops_at_the_instant_and_goes_on_later() {
+        let mut whole = simulation_unrun(PodBehaviour::default(), 4);
+        whole.run_to_end(100_000);
+        let mut parts = simulation_unrun(PodBehaviour::default(), 4);
+        let until = parts.start() + Duration::seconds(20);
+        parts.run_until(until, 100_000);
+        assert!(parts.log().iter().all(|e| e.at <= until));
+        assert!(!parts.controller().is_finished());
+        parts.run_to_end(100_000);
+        assert_eq!(parts.log(), whole.log(), "stopping changes nothing");
     }
 
     /// Upstream's `active: 0` while a pod-failure backoff holds a
