@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::simulation::{LogEntry, PodRef, SimEvent, Simulation};
+use super::simulation::{LogEntry, PodModel, PodRef, SimEvent, Simulation};
 
 /// Most rows drawn one per index or pod.
 pub const MAX_ROWS: usize = 200;
@@ -49,7 +49,7 @@ struct Life {
     index: Option<i32>,
 }
 
-fn lives(sim: &Simulation, log: &[LogEntry]) -> BTreeMap<PodRef, Life> {
+fn lives<B: PodModel>(sim: &Simulation<B>, log: &[LogEntry]) -> BTreeMap<PodRef, Life> {
     let mut lives: BTreeMap<PodRef, Life> = BTreeMap::new();
     for entry in log {
         let t = sim.elapsed(entry.at);
@@ -117,7 +117,7 @@ impl Scale {
 }
 
 /// The simulation so far as an SVG document.
-pub fn svg(sim: &Simulation) -> String {
+pub fn svg<B: PodModel>(sim: &Simulation<B>) -> String {
     let log = sim.log();
     let lives = lives(sim, log);
     let end = log.last().map_or(0.0, |e| sim.elapsed(e.at));

@@ -16,6 +16,6 @@ mod simulation;
 
 pub use cluster::{Cluster, Settled};
 pub use simulation::{
-    BATCH_PERIOD, EVICTION_EXIT_CODE, LogEntry, Outcome, PodBehaviour, PodRef, Record, SimEvent,
-    Simulation, StatusLine,
+    BATCH_PERIOD, EVICTION_EXIT_CODE, Ending, LogEntry, Outcome, PodBehaviour, PodModel, PodRef,
+    Record, SimEvent, SimRng, Simulation, StatusLine,
 };

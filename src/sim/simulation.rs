@@ -30,7 +30,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde::Serialize;
 
 use super::{Cluster, Settled, pod};
-use crate::api::{ConditionStatus, JobConditionType, JobStatus, PodPhase};
+use crate::api::{ConditionStatus, JobConditionType, JobStatus, Pod, PodPhase};
 use crate::controller::{DeleteReason, JobController, PodEvent};
 use crate::valid::ValidJob;
 
@@ -65,6 +65,135 @@ impl Default for PodBehaviour {
             termination_seconds: 2,
             eviction_probability: 0.0,
         }
+    }
+}
+
+/// The simulation's seeded generator (splitmix64), handed to a
+/// [`PodModel`] at each decision so that a run repeats from its seed.
+#[derive(Debug, Clone)]
+pub struct SimRng(u64);
+
+impl SimRng {
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// True with probability `p` (in millionths).
+    pub fn chance(&mut self, p: f64) -> bool {
+        (self.next_u64() % 1_000_000) as f64 / 1_000_000.0 < p
+    }
+
+    /// Whole seconds drawn uniformly from `lo..=hi`.
+    pub fn seconds_in(&mut self, (lo, hi): (u32, u32)) -> Duration {
+        let span = u64::from(hi.saturating_sub(lo)) + 1;
+        Duration::seconds(i64::from(lo) + (self.next_u64() % span) as i64)
+    }
+}
+
+/// How a simulated pod ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Ending {
+    /// Every container exits 0.
+    Succeeded,
+    /// The (first) container exits with this code.
+    Failed {
+        /// The exit code.
+        exit_code: i32,
+    },
+    /// Evicted: `DisruptionTarget=True` (`EvictionByEvictionAPI`), the
+    /// container killed ([`EVICTION_EXIT_CODE`]).
+    Evicted,
+}
+
+/// How simulated pods behave: the simulation asks at each point of a
+/// pod's life, with the run's generator. [`PodBehaviour`] (seeded random
+/// lifetimes and outcomes) is the default; a simulator with its own model
+/// (a trace, a per-index failure plan, a slow node) implements this.
+///
+/// ```
+/// use chrono::Duration;
+/// use job_controller::api::Pod;
+/// use job_controller::sim::{Ending, PodModel, SimRng, Simulation};
+/// use job_controller::{ValidJob, parse_job};
+///
+/// /// Every pod takes 10 s, and index 1 always fails once.
+/// #[derive(Debug, Clone, Default)]
+/// struct Scripted { failed_once: bool }
+///
+/// impl PodModel for Scripted {
+///     fn startup(&mut self, _: &Pod, _: &mut SimRng) -> Duration { Duration::seconds(1) }
+///     fn runtime(&mut self, _: &Pod, _: &mut SimRng) -> Duration { Duration::seconds(10) }
+///     fn ending(&mut self, pod: &Pod, _: &mut SimRng) -> Ending {
+///         let index = pod.metadata.annotations.get("batch.kubernetes.io/job-completion-index");
+///         if index.map(String::as_str) == Some("1") && !self.failed_once {
+///             self.failed_once = true;
+///             return Ending::Failed { exit_code: 3 };
+///         }
+///         Ending::Succeeded
+///     }
+///     fn termination(&mut self, _: &Pod, _: &mut SimRng) -> Duration { Duration::seconds(1) }
+/// }
+///
+/// let job = parse_job("
+/// metadata: {name: s, uid: s1}
+/// spec:
+///   completions: 3
+///   parallelism: 3
+///   completionMode: Indexed
+///   template:
+///     spec:
+///       restartPolicy: Never
+///       containers: [{name: main, image: busybox}]
+/// ").unwrap();
+/// let mut sim = Simulation::new(ValidJob::create(job).unwrap(), Scripted::default(), 1);
+/// assert!(sim.run_to_end(1_000).finished);
+/// assert_eq!(sim.controller().status().failed, 1);
+/// assert_eq!(sim.controller().status().succeeded, 3);
+/// ```
+pub trait PodModel {
+    /// Time from creation to running.
+    fn startup(&mut self, pod: &Pod, rng: &mut SimRng) -> Duration;
+    /// Time from running to the end.
+    fn runtime(&mut self, pod: &Pod, rng: &mut SimRng) -> Duration;
+    /// How the running pod ends.
+    fn ending(&mut self, pod: &Pod, rng: &mut SimRng) -> Ending;
+    /// Time a pod the controller deleted takes to go away.
+    fn termination(&mut self, pod: &Pod, rng: &mut SimRng) -> Duration;
+}
+
+impl PodModel for PodBehaviour {
+    fn startup(&mut self, _: &Pod, rng: &mut SimRng) -> Duration {
+        rng.seconds_in(self.startup_seconds)
+    }
+
+    fn runtime(&mut self, _: &Pod, rng: &mut SimRng) -> Duration {
+        rng.seconds_in(self.run_seconds)
+    }
+
+    fn ending(&mut self, _: &Pod, rng: &mut SimRng) -> Ending {
+        // No draw when evictions are off: runs without them stay exactly
+        // as they were before evictions existed.
+        let evicted = self.eviction_probability > 0.0 && rng.chance(self.eviction_probability);
+        let fails = rng.chance(self.failure_probability);
+        if evicted {
+            Ending::Evicted
+        } else if fails {
+            Ending::Failed {
+                exit_code: self.failure_exit_code,
+            }
+        } else {
+            Ending::Succeeded
+        }
+    }
+
+    fn termination(&mut self, _: &Pod, _: &mut SimRng) -> Duration {
+        Duration::seconds(i64::from(self.termination_seconds))
     }
 }
 
@@ -231,11 +360,11 @@ enum Scheduled {
 /// reconcile for the lot ([`JobController::handle_pods`]). The controller's
 /// own requests are carried out at once ([`Cluster::settle_batched`]).
 #[derive(Debug, Clone)]
-pub struct Simulation {
+pub struct Simulation<B: PodModel = PodBehaviour> {
     ctl: JobController,
     cluster: Cluster,
-    behaviour: PodBehaviour,
-    rng: u64,
+    behaviour: B,
+    rng: SimRng,
     now: DateTime<Utc>,
     start: DateTime<Utc>,
     queue: BTreeMap<(DateTime<Utc>, u64), Scheduled>,
@@ -256,9 +385,11 @@ pub const EVICTION_EXIT_CODE: i32 = 137;
 /// together (upstream `syncJobBatchPeriod`).
 pub const BATCH_PERIOD: Duration = Duration::seconds(1);
 
-impl Simulation {
-    /// Starts a simulation of `job` at 2025-01-01T00:00:00Z.
-    pub fn new(job: ValidJob, behaviour: PodBehaviour, seed: u64) -> Simulation {
+impl<B: PodModel> Simulation<B> {
+    /// Starts a simulation of `job` at 2025-01-01T00:00:00Z, its pods
+    /// behaving as `behaviour` says ([`PodBehaviour`] for seeded random
+    /// ones).
+    pub fn new(job: ValidJob, behaviour: B, seed: u64) -> Simulation<B> {
         let start = Utc
             .with_ymd_and_hms(2025, 1, 1, 0, 0, 0)
             .single()
@@ -267,7 +398,7 @@ impl Simulation {
             ctl: JobController::new(job, start),
             cluster: Cluster::new(),
             behaviour,
-            rng: seed ^ 0x5DEE_CE66_D1CE_4E5B,
+            rng: SimRng(seed ^ 0x5DEE_CE66_D1CE_4E5B),
             now: start,
             start,
             queue: BTreeMap::new(),
@@ -449,24 +580,6 @@ impl Simulation {
         }
     }
 
-    fn random(&mut self) -> u64 {
-        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// True with probability `p`.
-    fn chance(&mut self, p: f64) -> bool {
-        (self.random() % 1_000_000) as f64 / 1_000_000.0 < p
-    }
-
-    fn seconds_in(&mut self, (lo, hi): (u32, u32)) -> Duration {
-        let span = u64::from(hi.saturating_sub(lo)) + 1;
-        Duration::seconds(i64::from(lo) + (self.random() % span) as i64)
-    }
-
     fn schedule(&mut self, at: DateTime<Utc>, event: Scheduled) {
         self.seq += 1;
         self.queue.insert((at, self.seq), event);
@@ -518,7 +631,10 @@ impl Simulation {
                 if startable {
                     let pod = self.pod_ref(&name);
                     self.note(SimEvent::PodRunning { pod });
-                    let run = self.seconds_in(self.behaviour.run_seconds);
+                    let run = match self.cluster.pod(&name) {
+                        Some(p) => self.behaviour.runtime(p, &mut self.rng),
+                        None => Duration::zero(),
+                    };
                     self.schedule(
                         crate::time::after(now, run),
                         Scheduled::Finish(name.clone()),
@@ -530,13 +646,12 @@ impl Simulation {
                 if self.cluster.pod(&name).map(crate::api::Pod::phase) != Some(PodPhase::Running) {
                     return;
                 }
-                // No draw when evictions are off: runs without them stay
-                // exactly as they were.
-                let evicted = self.behaviour.eviction_probability > 0.0
-                    && self.chance(self.behaviour.eviction_probability);
-                let fails = self.chance(self.behaviour.failure_probability);
+                let ending = match self.cluster.pod(&name) {
+                    Some(p) => self.behaviour.ending(p, &mut self.rng),
+                    None => return,
+                };
                 let pod = self.pod_ref(&name);
-                if evicted {
+                if let Ending::Evicted = ending {
                     self.note(SimEvent::PodEvicted { pod });
                     self.kubelet(name, |p| {
                         pod::add_condition(
@@ -548,8 +663,7 @@ impl Simulation {
                         );
                         pod::failed(p, EVICTION_EXIT_CODE, None, now);
                     });
-                } else if fails {
-                    let code = self.behaviour.failure_exit_code;
+                } else if let Ending::Failed { exit_code: code } = ending {
                     self.note(SimEvent::PodFailed {
                         pod,
                         exit_code: code,
@@ -600,7 +714,10 @@ impl Simulation {
         for (name, index) in created {
             let pod = self.pod_ref(&name);
             self.note(SimEvent::PodCreated { pod, index });
-            let startup = self.seconds_in(self.behaviour.startup_seconds);
+            let startup = match self.cluster.pod(&name) {
+                Some(p) => self.behaviour.startup(p, &mut self.rng),
+                None => Duration::zero(),
+            };
             self.schedule(
                 crate::time::after(self.now, startup),
                 Scheduled::Running(name),
@@ -609,7 +726,10 @@ impl Simulation {
         for (name, reason) in deleted {
             let pod = self.pod_ref(&name);
             self.note(SimEvent::PodDeleted { pod, reason });
-            let grace = Duration::seconds(i64::from(self.behaviour.termination_seconds));
+            let grace = match self.cluster.pod(&name) {
+                Some(p) => self.behaviour.termination(p, &mut self.rng),
+                None => Duration::zero(),
+            };
             self.schedule(crate::time::after(self.now, grace), Scheduled::Gone(name));
         }
         for name in finalizers_removed {
