@@ -79,6 +79,9 @@ pub struct PodCondition {
     pub type_: String,
     /// `True`, `False` or `Unknown`.
     pub status: ConditionStatus,
+    /// When the condition was last probed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_probe_time: Option<Time>,
     /// When the condition last changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_transition_time: Option<Time>,
@@ -146,5 +149,29 @@ impl Pod {
             .as_ref()
             .and_then(|s| s.phase.clone())
             .unwrap_or(PodPhase::Pending)
+    }
+}
+
+#[cfg(all(test, feature = "yaml"))]
+mod condition_tests {
+    use super::*;
+
+    /// A condition read from the API keeps `lastProbeTime` on its way
+    /// through (it was dropped).
+    #[test]
+    fn a_condition_keeps_its_last_probe_time() {
+        let text = "type: Ready\nstatus: \"True\"\nlastProbeTime: 2025-01-01T00:00:05Z\nlastTransitionTime: 2025-01-01T00:00:07Z\n";
+        let c: PodCondition = serde_yaml::from_str(text).expect("parses");
+        assert_eq!(
+            c.last_probe_time.map(|t| t.to_rfc3339()),
+            Some("2025-01-01T00:00:05+00:00".to_owned())
+        );
+        let back = serde_yaml::to_string(&c).expect("writes");
+        assert!(
+            back.contains("lastProbeTime: 2025-01-01T00:00:05Z"),
+            "{back}"
+        );
+        let again: PodCondition = serde_yaml::from_str(&back).expect("parses again");
+        assert_eq!(again, c);
     }
 }

@@ -26,6 +26,7 @@ pub fn set_condition(pod: &mut Pod, type_: &str, value: ConditionStatus, at: Dat
     s.conditions.push(PodCondition {
         type_: type_.to_owned(),
         status: value,
+        last_probe_time: None,
         last_transition_time: Some(at),
         reason: None,
         message: None,
@@ -44,6 +45,7 @@ pub fn add_condition(
     status(pod).conditions.push(PodCondition {
         type_: type_.to_owned(),
         status: value,
+        last_probe_time: None,
         last_transition_time: Some(at),
         reason,
         message: None,

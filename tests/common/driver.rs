@@ -639,6 +639,7 @@ fn set_condition(
     status.conditions.push(PodCondition {
         type_: type_.to_owned(),
         status: value,
+        last_probe_time: None,
         last_transition_time: Some(now),
         reason: reason.map(str::to_owned),
         message: None,

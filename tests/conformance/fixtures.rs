@@ -191,6 +191,7 @@ fn case_pod(item: &Y, name: &str, job: &ValidJob, now: DateTime<Utc>) -> Result<
         status.conditions.push(PodCondition {
             type_: "Ready".into(),
             status: ConditionStatus::True,
+            last_probe_time: None,
             last_transition_time: None,
             reason: None,
             message: None,
@@ -205,6 +206,7 @@ fn case_pod(item: &Y, name: &str, job: &ValidJob, now: DateTime<Utc>) -> Result<
                     .as_deref()
                     .unwrap_or("True")
                     .into(),
+                last_probe_time: None,
                 last_transition_time: None,
                 reason: get(c, "reason").map(str_of),
                 message: None,

@@ -171,6 +171,7 @@ pub(super) fn set_condition(
     s.conditions.push(PodCondition {
         type_: type_.to_owned(),
         status: value,
+        last_probe_time: None,
         last_transition_time: Some(now),
         reason: None,
         message: None,
