@@ -13,6 +13,8 @@ mod indexes;
 pub mod sim;
 mod status;
 mod success_policy;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod time;
 mod valid;
 pub mod validation;

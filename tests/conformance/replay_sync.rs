@@ -27,12 +27,17 @@ pub(crate) fn run_case(case: &Y) -> Result<(), String> {
         },
         None => BackoffRecord::default(),
     };
+    #[cfg(feature = "testing")]
+    let one_sync = job_controller::testing::sync(job.clone(), &pods, backoff, now)
+        .map_err(|e| format!("testing::sync failed: {e}"))?;
     let mut ctl = JobController::restore_with_backoff(job, &pods, backoff, now)
         .map_err(|e| format!("restore failed: {e}"))?;
     let mut creations = 0;
     let mut deletions = 0;
     let mut indexes = Vec::new();
+    let mut actions = Vec::new();
     while let Some(action) = ctl.poll_action() {
+        actions.push(action.clone());
         match action {
             Action::CreatePod(p) => {
                 creations += 1;
@@ -73,6 +78,23 @@ pub(crate) fn run_case(case: &Y) -> Result<(), String> {
             diffs.push(format!("wakeAfter: want {want}, got {got:?}"));
         }
     }
+    // The public one-sync function answers exactly what the machine did.
+    #[cfg(feature = "testing")]
+    if (
+        &one_sync.actions,
+        &one_sync.status,
+        one_sync.wake_up,
+        one_sync.backoff,
+    ) != (
+        &actions,
+        ctl.status(),
+        ctl.poll_timeout(),
+        ctl.backoff_record(),
+    ) {
+        diffs.push("testing::sync disagrees with restore_with_backoff and a drain".into());
+    }
+    #[cfg(not(feature = "testing"))]
+    let _ = actions;
     if diffs.is_empty() {
         Ok(())
     } else {
