@@ -212,7 +212,7 @@ impl Aggregates {
             Part::Active(k) => set(&mut self.active, k, add),
             Part::Removal(k) => set(&mut self.removal, k, add),
             Part::Ready => self.ready = count(self.ready, add),
-            Part::ActiveAtIndex(k) => self.apply_active_index(k.0, k, add),
+            Part::ActiveAtIndex(k) => self.apply_active_index(k, add),
             Part::ActiveWithoutIndex(k) => set(&mut self.active_without_index, k, add),
             Part::Terminating(k) => set(&mut self.terminating, k, add),
             Part::TerminatingAtIndex(i) => self.apply_terminating_index(i, add),
@@ -250,7 +250,8 @@ impl Aggregates {
         }
     }
 
-    fn apply_active_index(&mut self, i: i32, key: (i32, u64, PodId), add: bool) {
+    fn apply_active_index(&mut self, key: (i32, u64, PodId), add: bool) {
+        let i = key.0;
         let n = self.active_per_index.entry(i).or_insert(0);
         if add {
             self.active_by_index.insert(key);
@@ -351,7 +352,7 @@ fn parts(params: Params, id: PodId, p: &PodRecord, mut part: impl FnMut(Part)) {
     let considered_failed = p.considered_failed(params.only_replace_failed);
     if p.is_active() {
         part(Part::Active(list_key));
-        part(Part::Removal((p.removal_key(), Reverse(p.seq), id)));
+        part(Part::Removal(removal_order(id, p)));
         if p.is_ready() {
             part(Part::Ready);
         }
@@ -378,6 +379,12 @@ fn parts(params: Params, id: PodId, p: &PodRecord, mut part: impl FnMut(Part)) {
     if matches!(p.phase, PodPhase::Running | PodPhase::Pending) {
         part(Part::Restarts(p.restart_sum));
     }
+}
+
+/// Pod `p`'s place in upstream's `ActivePods` deletion order (see
+/// [`RemovalOrder`]).
+pub(crate) fn removal_order(id: PodId, p: &PodRecord) -> RemovalOrder {
+    (p.removal_key(), Reverse(p.seq), id)
 }
 
 /// The message of the FailJob rule a considered-failed pod matches, if any.

@@ -6,7 +6,7 @@ use std::hash::BuildHasherDefault;
 
 use super::action::PodToCreate;
 use super::pod::PodRecord;
-use super::pods::Fnv;
+use super::pods::{Fnv, fnv1a};
 use super::sync::SyncInput;
 use crate::api::{EnvVar, ObjectMeta, OwnerReference, Pod, Value, keys};
 use crate::failure_policy::match_policy;
@@ -175,12 +175,6 @@ fn unique_name(
             return name;
         }
     }
-}
-
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
 }
 
 fn splitmix64(mut x: u64) -> u64 {

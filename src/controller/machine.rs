@@ -310,13 +310,13 @@ impl JobController {
         &mut self,
         pods: impl IntoIterator<Item = &'a Pod>,
     ) -> Result<(), RestoreError> {
-        let pods = pods.into_iter();
+        let mut pods = pods.into_iter();
         self.pods.reserve(pods.size_hint().0);
         // The aggregates are built once from every record at the end: one
         // bulk build of each ordered set instead of n rebalancing inserts.
         self.loading = true;
         let mut names = Fnv::default();
-        let loaded = pods.into_iter().try_for_each(|pod| {
+        let loaded = pods.try_for_each(|pod| {
             self.check_pod(pod)?;
             if self.pods.contains_name(&pod.metadata.name) {
                 return Err(RestoreError::DuplicatePod(pod.metadata.name.clone()));

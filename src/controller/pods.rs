@@ -18,9 +18,24 @@ use super::pod::PodRecord;
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Fnv(u64);
 
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a of `bytes` continuing from `hash`.
+fn fnv_step(hash: u64, bytes: &[u8]) -> u64 {
+    bytes.iter().fold(hash, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// FNV-1a of `bytes` (what [`Fnv`] computes for one `write`): also the
+/// seed and the in-reconcile duplicate check of generated pod names.
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    fnv_step(FNV_OFFSET, bytes)
+}
+
 impl Default for Fnv {
     fn default() -> Fnv {
-        Fnv(0xcbf2_9ce4_8422_2325)
+        Fnv(FNV_OFFSET)
     }
 }
 
@@ -30,9 +45,7 @@ impl Hasher for Fnv {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
-        }
+        self.0 = fnv_step(self.0, bytes);
     }
 }
 
@@ -85,16 +98,21 @@ impl Bucket {
     }
 }
 
-fn hash_of(key: &str) -> u64 {
-    let mut h = Fnv::default();
-    h.write(key.as_bytes());
-    h.finish()
-}
-
 impl HashIndex {
     /// The slot whose record's key (`key_of`) is `key`.
     fn get(&self, slots: &[Option<PodRecord>], key: &str, key_of: KeyOf) -> Option<PodId> {
-        let bucket = self.buckets.get(&hash_of(key))?;
+        self.find(slots, fnv1a(key.as_bytes()), key, key_of)
+    }
+
+    /// [`HashIndex::get`] with the key's hash at hand.
+    fn find(
+        &self,
+        slots: &[Option<PodRecord>],
+        hash: u64,
+        key: &str,
+        key_of: KeyOf,
+    ) -> Option<PodId> {
+        let bucket = self.buckets.get(&hash)?;
         bucket.ids().iter().copied().find(|id| {
             slots
                 .get(id.0 as usize)
@@ -105,8 +123,8 @@ impl HashIndex {
 
     /// Points `key` at `id`, replacing a slot the key pointed at before.
     fn insert(&mut self, slots: &[Option<PodRecord>], key: &str, id: PodId, key_of: KeyOf) {
-        let old = self.get(slots, key, key_of);
-        let hash = hash_of(key);
+        let hash = fnv1a(key.as_bytes());
+        let old = self.find(slots, hash, key, key_of);
         match (self.buckets.get_mut(&hash), old) {
             (None, _) => {
                 self.buckets.insert(hash, Bucket::One(id));
@@ -129,7 +147,7 @@ impl HashIndex {
 
     /// Forgets `key` if it points at `id`.
     fn remove(&mut self, key: &str, id: PodId) {
-        let hash = hash_of(key);
+        let hash = fnv1a(key.as_bytes());
         let Some(bucket) = self.buckets.get_mut(&hash) else {
             return;
         };

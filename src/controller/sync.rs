@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Duration, Utc};
 
 use super::action::{Action, DeleteReason};
-use super::aggregates::{Aggregates, ListKey};
+use super::aggregates::{self, Aggregates, ListKey};
 use super::create;
 use super::pod::PodRecord;
 use super::pods::{PodId, PodStore};
@@ -782,7 +782,7 @@ fn active_pods_for_removal<'a>(
                 .collect();
             // Least valuable first (as `Aggregates::removal`); the most
             // valuable pod of the index (the last) stays.
-            group.sort_by_key(|(id, p)| (p.removal_key(), std::cmp::Reverse(p.seq), *id));
+            group.sort_by_key(|&(id, p)| aggregates::removal_order(id, p));
             let extra = group.len().saturating_sub(1);
             for e in group.into_iter().take(extra) {
                 rm.push((e, DeleteReason::DuplicateIndex));
