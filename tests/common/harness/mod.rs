@@ -230,6 +230,16 @@ pub(crate) struct Stats {
     pub backoff_tight: u64,
 }
 
+impl Stats {
+    /// A creation at `now` checked against a backoff running until `until`.
+    fn backoff_check(&mut self, now: DateTime<Utc>, until: DateTime<Utc>) {
+        self.backoff_checked += 1;
+        if now < sat_add(until, Duration::seconds(1)) {
+            self.backoff_tight += 1;
+        }
+    }
+}
+
 /// The upstream backoff record, tracked independently of the machine.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Backoff {
@@ -1182,10 +1192,7 @@ impl Harness {
                             if let Some(q) = latest {
                                 let n = u32::try_from(absolute_failures(q) + 1).unwrap_or(u32::MAX);
                                 let until = sat_add(finish_time(q), delay(n));
-                                self.stats.backoff_checked += 1;
-                                if now < sat_add(until, Duration::seconds(1)) {
-                                    self.stats.backoff_tight += 1;
-                                }
+                                self.stats.backoff_check(now, until);
                                 ensure!(
                                     now >= until,
                                     "CreatePod {name} for index {i} before its backoff expires at {until} (after {})",
@@ -1203,10 +1210,7 @@ impl Harness {
                     if job.backoff_limit_per_index().is_none() {
                         if let Some(last) = backoff.last {
                             let until = sat_add(last, delay(backoff.failures));
-                            self.stats.backoff_checked += 1;
-                            if now < sat_add(until, Duration::seconds(1)) {
-                                self.stats.backoff_tight += 1;
-                            }
+                            self.stats.backoff_check(now, until);
                             ensure!(
                                 now >= until,
                                 "CreatePod {name} before the backoff expires at {until} ({} failures, last at {last})",
