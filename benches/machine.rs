@@ -247,7 +247,7 @@ fn start_pods(ctl: &mut JobController, now: DateTime<Utc>, uid: &mut u64) -> Vec
         for action in std::mem::take(&mut actions) {
             match action {
                 Action::CreatePod(p) => {
-                    let mut pod = admit(p.pod, uid, now);
+                    let mut pod = admit(p.into_pod(), uid, now);
                     pod::ready(&mut pod, true, now);
                     let observed = pod.clone();
                     pods.push(pod);
@@ -384,7 +384,7 @@ impl Steady {
             while let Some(action) = ctl.poll_action() {
                 match action {
                     Action::CreatePod(p) => {
-                        let mut pod = admit(p.pod, &mut uid, now);
+                        let mut pod = admit(p.into_pod(), &mut uid, now);
                         pod::ready(&mut pod, true, now);
                         pods.push(pod);
                         created = true;
@@ -430,7 +430,7 @@ impl Steady {
             match action {
                 Action::CreatePod(p) => {
                     assert!(created.is_none(), "more than one replacement for one pod");
-                    created = Some(p.pod);
+                    created = Some(p.into_pod());
                 }
                 Action::RemoveFinalizer { name, .. } if name == finished => {
                     *finalizer_removed = true;
@@ -653,7 +653,7 @@ fn run_job(valid: &ValidJob, completions: usize) -> (StdDuration, u64) {
         for action in actions.drain(..) {
             match action {
                 Action::CreatePod(p) => {
-                    queue.push_back(Step::Created(admit(p.pod, &mut uid, now)));
+                    queue.push_back(Step::Created(admit(p.into_pod(), &mut uid, now)));
                 }
                 Action::RemoveFinalizer { name, .. } => queue.push_back(Step::Gone(name)),
                 Action::UpdateStatus(_) => {}

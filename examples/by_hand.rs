@@ -49,7 +49,7 @@ fn main() {
     let mut pod = None;
     for action in drain(&mut ctl, t0, t0) {
         if let Action::CreatePod(p) = action {
-            pod = Some(p.pod);
+            pod = Some(p.into_pod());
         }
     }
     let mut pod: Pod = pod.expect("the controller asked for a pod");
@@ -121,7 +121,7 @@ fn drain(ctl: &mut JobController, t0: DateTime<Utc>, now: DateTime<Utc>) -> Vec<
     }
     for a in &actions {
         let text = match a {
-            Action::CreatePod(p) => format!("CreatePod {}", p.pod.metadata.name),
+            Action::CreatePod(p) => format!("CreatePod {}", p.name().to_owned()),
             Action::DeletePod { name, reason } => format!("DeletePod {name} ({reason:?})"),
             Action::RemoveFinalizer { name, .. } => format!("RemoveFinalizer {name}"),
             Action::UpdateStatus(s) => format!("UpdateStatus {}", summary(s)),

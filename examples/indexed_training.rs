@@ -49,7 +49,8 @@ impl Sim {
             let t = (self.now - self.t0).num_seconds();
             match action {
                 Action::CreatePod(p) => {
-                    let (mut pod, index) = (p.pod, p.index.unwrap_or(-1));
+                    let index = p.index.unwrap_or(-1);
+                    let mut pod = p.into_pod();
                     let name = pod.metadata.name.clone();
                     let fc = &pod.metadata.annotations[keys::JOB_INDEX_FAILURE_COUNT];
                     println!("  {t:>3}s -> CreatePod {name} (index {index}, failure-count {fc})");

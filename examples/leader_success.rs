@@ -46,9 +46,9 @@ impl Sim {
             let t = (self.now - self.t0).num_seconds();
             match action {
                 Action::CreatePod(p) => {
-                    let mut pod = p.pod;
-                    let name = pod.metadata.name.clone();
                     let index = p.index.unwrap_or(-1);
+                    let mut pod = p.into_pod();
+                    let name = pod.metadata.name.clone();
                     let role = if index == 0 { "leader" } else { "worker" };
                     println!("  {t:>3}s -> CreatePod {name} (index {index}, {role})");
                     pod.metadata.uid = name.clone();

@@ -95,7 +95,7 @@ fn drain_created(ctl: &mut JobController) -> Vec<Pod> {
     let mut created = Vec::new();
     while let Some(action) = ctl.poll_action() {
         if let Action::CreatePod(p) = action {
-            created.push(p.pod);
+            created.push(p.into_pod());
         }
     }
     created
@@ -166,7 +166,7 @@ fn steady_state_allocations(n: usize, indexed: bool, cycles: usize) -> [u64; 3] 
             ctl.handle_pod(now, PodEvent::Observed(&done)).unwrap();
             while let Some(action) = ctl.poll_action() {
                 if let Action::CreatePod(p) = action {
-                    created.push(p.pod);
+                    created.push(p.into_pod());
                 }
             }
         });

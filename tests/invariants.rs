@@ -198,7 +198,7 @@ mod reproducers {
         let mut pods = Vec::new();
         while let Some(a) = ctl.poll_action() {
             if let Action::CreatePod(p) = a {
-                let mut pod = p.pod;
+                let mut pod = p.into_pod();
                 pod.metadata.uid = format!("uid-{}", pod.metadata.name);
                 pod.metadata.creation_timestamp = Some(now);
                 pod.status = Some(PodStatus {

@@ -35,7 +35,7 @@ fn pod_names_are_unique_across_a_large_creation_burst() {
     while let Some(action) = ctl.poll_action() {
         if let Action::CreatePod(p) = action {
             creations += 1;
-            let mut pod = p.pod;
+            let mut pod = p.into_pod();
             names.insert(pod.metadata.name.clone());
             pod.metadata.uid = format!("uid-{creations}");
             pod.status = Some(PodStatus {
@@ -89,7 +89,7 @@ fn drain(ctl: &mut JobController, now: chrono::DateTime<Utc>) -> Vec<Action> {
     let mut seen = Vec::new();
     while let Some(action) = ctl.poll_action() {
         if let Action::CreatePod(p) = &action {
-            let mut pod = p.pod.clone();
+            let mut pod = p.pod();
             pod.metadata.uid = pod.metadata.name.clone();
             pod.status = Some(PodStatus {
                 phase: Some(PodPhase::Pending),
@@ -108,7 +108,7 @@ fn created(actions: &[Action]) -> Vec<job_controller::api::Pod> {
         .iter()
         .filter_map(|a| match a {
             Action::CreatePod(p) => {
-                let mut pod = p.pod.clone();
+                let mut pod = p.pod();
                 pod.metadata.uid = pod.metadata.name.clone();
                 Some(pod)
             }
@@ -264,7 +264,7 @@ fn a_late_event_for_a_gone_pod_is_ignored() {
 fn a_failed_creation_is_asked_for_again_under_a_new_name() {
     let mut ctl = JobController::new(pi(""), t(0));
     let first = match ctl.poll_action() {
-        Some(Action::CreatePod(p)) => p.pod.metadata.name.clone(),
+        Some(Action::CreatePod(p)) => p.name().to_owned(),
         other => panic!("expected a creation, got {other:?}"),
     };
     assert!(ctl.poll_action().is_some(), "status write follows");
@@ -820,7 +820,7 @@ fn a_batch_with_misuse_changes_nothing() {
 fn an_input_while_draining_queues_after_what_is_queued() {
     let mut ctl = JobController::new(job(3, 3), t(0));
     let first = match ctl.poll_action() {
-        Some(Action::CreatePod(p)) => p.pod,
+        Some(Action::CreatePod(p)) => p.into_pod(),
         other => panic!("expected a creation first, got {other:?}"),
     };
     // The first pod is reported, already finished, before the rest is drained.

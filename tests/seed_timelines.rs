@@ -898,7 +898,7 @@ fn time_going_backwards_is_refused_and_changes_nothing() {
     // Leave the first actions queued: they must survive the refused calls.
     let twin = ctl.clone();
     let first_pod = match twin.clone().poll_action() {
-        Some(Action::CreatePod(p)) => p.pod.metadata.name,
+        Some(Action::CreatePod(p)) => p.name().to_owned(),
         other => panic!("expected a CreatePod, got {other:?}"),
     };
     let early = at(50);

@@ -25,6 +25,7 @@ use crate::valid::ValidJob;
 pub(crate) struct Params {
     only_replace_failed: bool,
     has_failure_policy: bool,
+    indexed: bool,
 }
 
 impl Params {
@@ -32,6 +33,7 @@ impl Params {
         Params {
             only_replace_failed: job.only_replace_failed_pods(),
             has_failure_policy: job.pod_failure_policy().is_some(),
+            indexed: job.is_indexed(),
         }
     }
 }
@@ -49,15 +51,19 @@ type ByRemoval = BTreeSet<RemovalOrder>;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Aggregates {
     params: Params,
-    /// Active pods in list order.
-    pub active: ByList,
+    /// How many pods are active. Only counts are kept where nothing on
+    /// the hot path iterates: the paths that act on every active pod or
+    /// every pod with the finalizer (the terminal path, the orphan
+    /// clean-up) cost O(n) anyway and collect them from `removal` or the
+    /// pod store (see [`Aggregates::active_in_list_order`],
+    /// `PodStore::in_list_order`). An ordered set costs two tree updates
+    /// per pod lifetime that a count does not.
+    pub active: usize,
     /// Active pods, least valuable first (upstream `ActivePods`).
     pub removal: ByRemoval,
     pub ready: usize,
-    /// Terminating pods in list order.
-    pub terminating: ByList,
-    /// Pods carrying the finalizer (not counted yet), in list order.
-    pub with_finalizer: ByList,
+    /// How many pods are terminating.
+    pub terminating: usize,
     /// Pods carrying the finalizer that are finished or considered failed:
     /// what the next reconcile has to count.
     pub fresh: ByList,
@@ -73,7 +79,8 @@ pub(crate) struct Aggregates {
     active_per_index: BTreeMap<i32, u32>,
     /// Indexes with more than one active pod.
     pub duplicate_indexes: BTreeSet<i32>,
-    /// Active pods without a valid index annotation, in list order.
+    /// Indexed Jobs: active pods without a valid index annotation, in list
+    /// order (empty for other Jobs, which have no use for it).
     pub active_without_index: ByList,
     /// Indexes of active pods.
     pub active_indexes: IndexSet,
@@ -84,6 +91,18 @@ pub(crate) struct Aggregates {
 }
 
 impl Aggregates {
+    /// The active pods in list order, from `removal`: O(a log a) for a
+    /// active pods, only for the paths that act on all of them.
+    pub(crate) fn active_in_list_order(&self) -> Vec<ListKey> {
+        let mut keys: Vec<ListKey> = self
+            .removal
+            .iter()
+            .map(|&(_, Reverse(seq), id)| (seq, id))
+            .collect();
+        keys.sort_unstable();
+        keys
+    }
+
     /// The active pods of one index, in list order.
     pub(crate) fn active_of_index(&self, i: i32) -> impl Iterator<Item = (u64, PodId)> + '_ {
         self.active_by_index
@@ -107,21 +126,19 @@ impl Aggregates {
         pods: impl IntoIterator<Item = (PodId, &'a PodRecord)>,
     ) -> Aggregates {
         let params = Params::of(job);
-        let (mut active, mut removal, mut terminating) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut with_finalizer, mut fresh, mut without_index) =
-            (Vec::new(), Vec::new(), Vec::new());
+        let (mut active, mut removal, mut terminating) = (0usize, Vec::new(), 0usize);
+        let (mut fresh, mut without_index) = (Vec::new(), Vec::new());
         let (mut by_index, mut terminating_at, mut fail_job) = (Vec::new(), Vec::new(), Vec::new());
         let (mut ready, mut restart_sum) = (0usize, 0i64);
         for (id, p) in pods {
             parts(params, id, p, |part| match part {
-                Part::Active(k) => active.push(k),
+                Part::Active => active = active.saturating_add(1),
                 Part::Removal(k) => removal.push(k),
                 Part::Ready => ready = ready.saturating_add(1),
                 Part::ActiveAtIndex(k) => by_index.push(k),
                 Part::ActiveWithoutIndex(k) => without_index.push(k),
-                Part::Terminating(k) => terminating.push(k),
+                Part::Terminating => terminating = terminating.saturating_add(1),
                 Part::TerminatingAtIndex(i) => terminating_at.push(i),
-                Part::WithFinalizer(k) => with_finalizer.push(k),
                 Part::Fresh(k) => fresh.push(k),
                 Part::FailJob(seq) => fail_job.extend(fail_job_message(job, p).map(|m| (seq, m))),
                 Part::Restarts(r) => restart_sum = restart_sum.saturating_add(r),
@@ -133,11 +150,10 @@ impl Aggregates {
         let terminating_per_index = count_runs(terminating_at.iter().copied());
         Aggregates {
             params,
-            active: active.into_iter().collect(),
+            active,
             removal: removal.into_iter().collect(),
             ready,
-            terminating: terminating.into_iter().collect(),
-            with_finalizer: with_finalizer.into_iter().collect(),
+            terminating,
             fresh: fresh.into_iter().collect(),
             fail_job: fail_job.into_iter().collect(),
             restart_sum,
@@ -209,14 +225,13 @@ impl Aggregates {
             }
         }
         match part {
-            Part::Active(k) => set(&mut self.active, k, add),
+            Part::Active => self.active = count(self.active, add),
             Part::Removal(k) => set(&mut self.removal, k, add),
             Part::Ready => self.ready = count(self.ready, add),
             Part::ActiveAtIndex(k) => self.apply_active_index(k, add),
             Part::ActiveWithoutIndex(k) => set(&mut self.active_without_index, k, add),
-            Part::Terminating(k) => set(&mut self.terminating, k, add),
+            Part::Terminating => self.terminating = count(self.terminating, add),
             Part::TerminatingAtIndex(i) => self.apply_terminating_index(i, add),
-            Part::WithFinalizer(k) => set(&mut self.with_finalizer, k, add),
             Part::Fresh(k) => set(&mut self.fresh, k, add),
             Part::FailJob(seq) if add => {
                 if let Some(message) = fail_job_message(job, p) {
@@ -284,14 +299,13 @@ impl Aggregates {
 /// (every pod at once) only consume it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Part {
-    Active(ListKey),
+    Active,
     Removal(RemovalOrder),
     Ready,
     ActiveAtIndex((i32, u64, PodId)),
     ActiveWithoutIndex(ListKey),
-    Terminating(ListKey),
+    Terminating,
     TerminatingAtIndex(i32),
-    WithFinalizer(ListKey),
     /// Finished or considered failed, not counted yet.
     Fresh(ListKey),
     /// Considered failed under a pod failure policy: a FailJob rule may
@@ -302,23 +316,22 @@ pub(crate) enum Part {
 }
 
 /// How many kinds of part there are.
-const PART_KINDS: usize = 11;
+const PART_KINDS: usize = 10;
 
 impl Part {
     /// Its kind, as an index: a pod has at most one part of each kind.
     fn kind(&self) -> usize {
         match self {
-            Part::Active(_) => 0,
+            Part::Active => 0,
             Part::Removal(_) => 1,
             Part::Ready => 2,
             Part::ActiveAtIndex(_) => 3,
             Part::ActiveWithoutIndex(_) => 4,
-            Part::Terminating(_) => 5,
+            Part::Terminating => 5,
             Part::TerminatingAtIndex(_) => 6,
-            Part::WithFinalizer(_) => 7,
-            Part::Fresh(_) => 8,
-            Part::FailJob(_) => 9,
-            Part::Restarts(_) => 10,
+            Part::Fresh(_) => 7,
+            Part::FailJob(_) => 8,
+            Part::Restarts(_) => 9,
         }
     }
 }
@@ -351,27 +364,25 @@ fn parts(params: Params, id: PodId, p: &PodRecord, mut part: impl FnMut(Part)) {
     let list_key = (p.seq, id);
     let considered_failed = p.considered_failed(params.only_replace_failed);
     if p.is_active() {
-        part(Part::Active(list_key));
+        part(Part::Active);
         part(Part::Removal(removal_order(id, p)));
         if p.is_ready() {
             part(Part::Ready);
         }
         match p.index {
             Some(i) => part(Part::ActiveAtIndex((i, p.seq, id))),
-            None => part(Part::ActiveWithoutIndex(list_key)),
+            None if params.indexed => part(Part::ActiveWithoutIndex(list_key)),
+            None => {}
         }
     }
     if p.is_terminating() {
-        part(Part::Terminating(list_key));
+        part(Part::Terminating);
         if let Some(i) = p.index {
             part(Part::TerminatingAtIndex(i));
         }
     }
-    if p.finalizer {
-        part(Part::WithFinalizer(list_key));
-        if p.is_finished() || considered_failed {
-            part(Part::Fresh(list_key));
-        }
+    if p.finalizer && (p.is_finished() || considered_failed) {
+        part(Part::Fresh(list_key));
     }
     if params.has_failure_policy && considered_failed {
         part(Part::FailJob(p.seq));

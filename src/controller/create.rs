@@ -3,8 +3,9 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::hash::BuildHasherDefault;
+use std::sync::Arc;
 
-use super::action::PodToCreate;
+use super::action::{BasePod, PodToCreate};
 use super::pod::PodRecord;
 use super::pods::{Fnv, fnv1a};
 use super::sync::SyncInput;
@@ -27,9 +28,9 @@ const SUFFIX_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 /// What every pod of this Job has in common, whatever its index: the
 /// template with the tracking finalizer, the owner reference and, for
 /// Indexed Jobs, the `JOB_COMPLETION_INDEX` variable (read from the index
-/// label, so the same for every index). Rendered once per spec, so that a
-/// creation costs one clone of it.
-pub(crate) fn base_pod(job: &ValidJob) -> Pod {
+/// label, so the same for every index). Rendered once per spec and shared
+/// by every [`PodToCreate`] of it.
+pub(crate) fn base_pod(job: &ValidJob) -> Arc<BasePod> {
     let template = &job.spec().template;
     let mut spec = template.spec.clone();
     if job.is_indexed() {
@@ -51,7 +52,7 @@ pub(crate) fn base_pod(job: &ValidJob) -> Pod {
     if !finalizers.iter().any(|f| f == keys::JOB_TRACKING_FINALIZER) {
         finalizers.push(keys::JOB_TRACKING_FINALIZER.to_owned());
     }
-    Pod {
+    let pod = Pod {
         api_version: "v1".to_owned(),
         kind: "Pod".to_owned(),
         metadata: ObjectMeta {
@@ -71,10 +72,15 @@ pub(crate) fn base_pod(job: &ValidJob) -> Pod {
         },
         spec,
         status: None,
-    }
+    };
+    Arc::new(BasePod {
+        pod,
+        job_name: job.name().to_owned(),
+    })
 }
 
-/// Builds the pod for `index` (Indexed) or a plain pod (`None`).
+/// Asks for the pod for `index` (Indexed) or a plain pod (`None`): a name
+/// and what [`render`] needs to build the pod when the caller wants it.
 pub(crate) fn render_pod(
     input: &SyncInput<'_>,
     index: Option<i32>,
@@ -84,15 +90,42 @@ pub(crate) fn render_pod(
     slow_start_batch: u32,
 ) -> PodToCreate {
     let job = input.job;
-    let job_name = job.name();
-    let generate_name = match index {
+    let name = match index {
+        Some(i) => unique_name(
+            input,
+            &generate_name_with_index(job.name(), i),
+            false,
+            names_issued,
+            issued_now,
+        ),
+        // The generateName `<job>-`, without building it.
+        None => unique_name(input, job.name(), true, names_issued, issued_now),
+    };
+    let index_failures = match index {
+        Some(_) if job.backoff_limit_per_index().is_some() => {
+            Some(new_index_failure_counts(input, predecessor))
+        }
+        _ => None,
+    };
+    PodToCreate {
+        name,
+        index,
+        slow_start_batch,
+        index_failures,
+        template: Arc::clone(input.base_pod),
+    }
+}
+
+/// The pod `p` asks for, named `name`.
+pub(crate) fn render(p: &PodToCreate, name: String) -> Pod {
+    let job_name = &p.template.job_name;
+    let mut pod = p.template.pod.clone();
+    pod.metadata.name = name;
+    pod.metadata.generate_name = match p.index {
         Some(i) => generate_name_with_index(job_name, i),
         None => format!("{job_name}-"),
     };
-    let mut pod = input.base_pod.clone();
-    pod.metadata.name = unique_name(input, &generate_name, names_issued, issued_now);
-    pod.metadata.generate_name = generate_name;
-    if let Some(i) = index {
+    if let Some(i) = p.index {
         let meta = &mut pod.metadata;
         let text = i.to_string();
         meta.annotations
@@ -100,8 +133,7 @@ pub(crate) fn render_pod(
         meta.labels
             .insert(keys::JOB_COMPLETION_INDEX.to_owned(), text);
         pod.spec.hostname = Some(format!("{job_name}-{i}"));
-        if job.backoff_limit_per_index().is_some() {
-            let (failures, ignored) = new_index_failure_counts(input, predecessor);
+        if let Some((failures, ignored)) = p.index_failures {
             meta.annotations.insert(
                 keys::JOB_INDEX_FAILURE_COUNT.to_owned(),
                 failures.to_string(),
@@ -114,11 +146,7 @@ pub(crate) fn render_pod(
             }
         }
     }
-    PodToCreate {
-        pod,
-        index,
-        slow_start_batch,
-    }
+    pod
 }
 
 /// Upstream `podGenerateNameWithIndex`: `<job>-<index>-`, with the job name
@@ -146,19 +174,26 @@ pub(crate) fn generate_name_with_index(job_name: &str, index: i32) -> String {
 /// reconcile (`issued_now`).
 fn unique_name(
     input: &SyncInput<'_>,
-    generate_name: &str,
+    prefix: &str,
+    dash: bool,
     names_issued: &mut u64,
     issued_now: &mut IssuedNames,
 ) -> String {
-    let base: String = generate_name
-        .chars()
-        .take(MAX_GENERATED_NAME_LENGTH)
-        .collect();
+    // The generateName is `prefix`, followed by '-' if `dash`; the base is
+    // its first 58 characters.
+    let base = char_prefix(prefix, MAX_GENERATED_NAME_LENGTH);
+    let dash = dash && base.chars().count() < MAX_GENERATED_NAME_LENGTH;
+    let mut name = String::with_capacity(base.len() + 6);
+    name.push_str(base);
+    if dash {
+        name.push('-');
+    }
+    let base_len = name.len();
     let seed = fnv1a(input.job.uid().as_bytes()) ^ fnv1a(input.job.name().as_bytes());
     loop {
         *names_issued = names_issued.wrapping_add(1);
         let mut x = splitmix64(seed ^ names_issued.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        let mut name = base.clone();
+        name.truncate(base_len);
         for _ in 0..5 {
             let n = SUFFIX_ALPHABET.len() as u64;
             name.push(char::from(SUFFIX_ALPHABET[(x % n) as usize]));
@@ -175,6 +210,11 @@ fn unique_name(
             return name;
         }
     }
+}
+
+/// The first `n` characters of `s`.
+fn char_prefix(s: &str, n: usize) -> &str {
+    s.char_indices().nth(n).map_or(s, |(i, _)| &s[..i])
 }
 
 fn splitmix64(mut x: u64) -> u64 {

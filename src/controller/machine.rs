@@ -2,10 +2,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::hash::Hasher;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::action::{Action, DeleteJobReason, Timeout, TimeoutReason};
+use super::action::{Action, BasePod, DeleteJobReason, Timeout, TimeoutReason};
 use super::aggregates::Aggregates;
 use super::create;
 use super::error::{MachineError, RestoreError};
@@ -177,7 +178,7 @@ pub struct JobController {
     /// model, which parses the status on every reconcile).
     pub(crate) status_indexes: StatusIndexes,
     /// What every pod this Job creates starts from, rendered once per spec.
-    pub(crate) base_pod: Pod,
+    pub(crate) base_pod: Arc<BasePod>,
     pub(crate) pods: PodStore,
     /// Incremental aggregates over `pods` (unused by the reference model).
     pub(crate) aggregates: Aggregates,
@@ -475,7 +476,7 @@ impl JobController {
     /// let mut created = Vec::new();
     /// while let Some(action) = ctl.poll_action() {
     ///     if let Action::CreatePod(p) = action {
-    ///         let mut pod = p.pod;
+    ///         let mut pod = p.into_pod();
     ///         pod.metadata.uid = format!("uid-{}", created.len());
     ///         created.push(pod);
     ///     }
@@ -761,8 +762,8 @@ impl JobController {
     /// a Job is deleted): every pod it controls that still carries the
     /// finalizer has it removed.
     fn release_all_finalizers(&mut self) {
-        let held: Vec<PodId> = self.aggregates.with_finalizer.iter().map(|k| k.1).collect();
-        for id in held {
+        let held = self.pods.in_list_order(|p| p.finalizer);
+        for (_, id) in held {
             self.update_record(id, |p| p.finalizer = false);
             if let Some(p) = self.pods.get(id) {
                 self.outbox.push_back(Action::RemoveFinalizer {

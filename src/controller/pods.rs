@@ -257,6 +257,18 @@ impl PodStore {
         Some(record)
     }
 
+    /// The pods `keep` selects, in list order (by `seq`): O(n log n), for
+    /// the paths that act on every such pod.
+    pub(crate) fn in_list_order(&self, keep: impl Fn(&PodRecord) -> bool) -> Vec<(u64, PodId)> {
+        let mut keys: Vec<(u64, PodId)> = self
+            .iter()
+            .filter(|(_, p)| keep(p))
+            .map(|(id, p)| (p.seq, id))
+            .collect();
+        keys.sort_unstable();
+        keys
+    }
+
     /// Every record with its id, in slot order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (PodId, &PodRecord)> {
         self.slots.iter().enumerate().filter_map(|(i, s)| {

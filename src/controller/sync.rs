@@ -5,18 +5,19 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::action::{Action, DeleteReason};
+use super::action::{Action, BasePod, DeleteReason};
 use super::aggregates::{self, Aggregates, ListKey};
 use super::create;
 use super::pod::PodRecord;
 use super::pods::{PodId, PodStore};
 use super::status_indexes::StatusIndexes;
 use crate::api::{
-    ConditionStatus, JobCondition, JobConditionType, JobStatus, Pod, PodFailurePolicyAction,
-    PodPhase, UncountedTerminatedPods,
+    ConditionStatus, JobCondition, JobConditionType, JobStatus, PodFailurePolicyAction, PodPhase,
+    UncountedTerminatedPods,
 };
 use crate::backoff::{self, BackoffRecord};
 use crate::failure_policy::match_policy;
@@ -47,7 +48,7 @@ pub(crate) struct SyncInput<'a> {
     /// `status.completedIndexes` / `failedIndexes`, parsed.
     pub indexes: &'a StatusIndexes,
     /// What every created pod starts from (`create::base_pod`).
-    pub base_pod: &'a Pod,
+    pub base_pod: &'a Arc<BasePod>,
     pub names_issued: u64,
     pub taken_names: &'a BTreeMap<String, Option<i32>>,
     pub now: DateTime<Utc>,
@@ -156,13 +157,15 @@ impl<'a> Ctx<'a> {
         self.input.pods.get(id).map(|p| (id, p))
     }
 
-    fn records(&self, keys: impl Iterator<Item = &'a ListKey>) -> Vec<Entry<'a>> {
-        keys.filter_map(|&(_, id)| self.entry(id)).collect()
+    fn records(&self, keys: impl IntoIterator<Item = ListKey>) -> Vec<Entry<'a>> {
+        keys.into_iter()
+            .filter_map(|(_, id)| self.entry(id))
+            .collect()
     }
 
     /// Active pods in list order (only for paths that act on all of them).
     fn active_pods(&self) -> Vec<Entry<'a>> {
-        self.records(self.input.aggregates.active.iter())
+        self.records(self.input.aggregates.active_in_list_order())
     }
 
     fn policy_counts(&self, p: &PodRecord) -> bool {
@@ -186,9 +189,9 @@ pub(crate) fn sync_job(input: &SyncInput<'_>) -> SyncOutput {
     let mut ctx = Ctx {
         input,
         fresh: Vec::new(),
-        active_count: to_i32(aggregates.active.len()),
+        active_count: to_i32(aggregates.active),
         ready: to_i32(aggregates.ready),
-        terminating: to_i32(aggregates.terminating.len()),
+        terminating: to_i32(aggregates.terminating),
         succeeded: 0,
         failed: 0,
         uncounted_succeeded: input
@@ -219,7 +222,7 @@ pub(crate) fn sync_job(input: &SyncInput<'_>) -> SyncOutput {
             ..SyncOutput::default()
         },
     };
-    ctx.fresh = ctx.records(aggregates.fresh.iter());
+    ctx.fresh = ctx.records(aggregates.fresh.iter().copied());
     let only_failed = ctx.only_replace_failed();
 
     // New finished pods (upstream getNewFinishedPods).
@@ -374,13 +377,10 @@ fn deadline_has_work(ctx: &Ctx<'_>) -> bool {
         .map(String::as_str)
         .filter(|name| input.pods.by_name(name).is_some_and(PodRecord::is_active))
         .collect();
-    if aggregates.active.len() > requested.len() {
+    if aggregates.active > requested.len() {
         return true;
     }
-    let terminating = aggregates
-        .terminating
-        .len()
-        .saturating_add(aggregates.active.len());
+    let terminating = aggregates.terminating.saturating_add(aggregates.active);
     let status = &out.status;
     status.active != 0 || status.ready != Some(0) || status.terminating != Some(to_i32(terminating))
 }
@@ -625,7 +625,7 @@ fn manage_job(ctx: &mut Ctx<'_>) -> i32 {
     let now = ctx.input.now;
     let active = ctx.active_count;
     if job.is_suspended() {
-        let all = ctx.input.aggregates.active.len();
+        let all = ctx.input.aggregates.active;
         let doomed = active_pods_for_removal(ctx, all);
         return active.saturating_sub(delete_job_pods(ctx, doomed, DeleteReason::Suspended));
     }
@@ -705,9 +705,7 @@ fn manage_job(ctx: &mut Ctx<'_>) -> i32 {
             &mut issued,
             slow_start_batch(n),
         );
-        ctx.out
-            .created
-            .push((rendered.pod.metadata.name.clone(), index));
+        ctx.out.created.push((rendered.name.clone(), index));
         ctx.out.actions.push(Action::CreatePod(Box::new(rendered)));
     }
     active.saturating_add(to_i32(diff))
@@ -772,7 +770,7 @@ fn active_pods_for_removal<'a>(
     let mut rm: Vec<(Entry<'a>, DeleteReason)> = Vec::new();
     if ctx.job().is_indexed() {
         let completions = ctx.completions();
-        for e in ctx.records(aggregates.active_without_index.iter()) {
+        for e in ctx.records(aggregates.active_without_index.iter().copied()) {
             rm.push((e, DeleteReason::InvalidIndex));
         }
         for &i in aggregates.duplicate_indexes.range(..completions) {
@@ -850,7 +848,6 @@ fn track_and_finish(ctx: &mut Ctx<'_>, mut status: JobStatus) {
     let indexed = job.is_indexed();
     let old = ctx.input.status;
     let removed_now: BTreeSet<PodId> = ctx.out.finalizers_removed.iter().copied().collect();
-    let aggregates = ctx.input.aggregates;
     let pods = ctx.input.pods;
     // Whether a UID's pod still carries the finalizer after this sync's
     // earlier removals (upstream `uidsWithFinalizer`, asked per UID).
@@ -874,7 +871,7 @@ fn track_and_finish(ctx: &mut Ctx<'_>, mut status: JobStatus) {
     // ones; every pod with the finalizer when the Job is being deleted or
     // finishing (a one-time pass: they are all released in it).
     let mut order = if job.is_being_deleted() || ctx.finished.is_some() {
-        ctx.records(aggregates.with_finalizer.iter())
+        ctx.records(pods.in_list_order(|p| p.finalizer))
     } else {
         ctx.fresh.clone()
     };

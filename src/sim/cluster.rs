@@ -181,13 +181,14 @@ impl Cluster {
     ) -> Option<String> {
         match action {
             Action::CreatePod(p) => {
-                let mut pod = p.pod;
+                let index = p.index;
+                let mut pod = p.into_pod();
                 let name = pod.metadata.name.clone();
                 self.uids_issued += 1;
                 pod.metadata.uid = format!("{name}-{}", self.uids_issued);
                 pod.metadata.creation_timestamp = Some(now);
                 super::pod::pending(&mut pod);
-                settled.created.push((name.clone(), p.index));
+                settled.created.push((name.clone(), index));
                 self.pods.insert(name.clone(), pod);
                 Some(name)
             }

@@ -255,10 +255,7 @@ impl Driver {
 
     /// Creations asked for and not yet acknowledged (held mode).
     pub(crate) fn in_flight(&self) -> Vec<String> {
-        self.in_flight
-            .iter()
-            .map(|p| p.pod.metadata.name.clone())
-            .collect()
+        self.in_flight.iter().map(|p| p.name().to_owned()).collect()
     }
 
     /// The log, one entry per input.
@@ -448,7 +445,7 @@ impl Driver {
         let pos = self
             .in_flight
             .iter()
-            .position(|p| p.pod.metadata.name == name)
+            .position(|p| p.name() == name)
             .unwrap_or_else(|| panic!("{name} is not in flight"));
         let p = self.in_flight.remove(pos);
         let mut step = self.step(&format!("created {name}"));
@@ -463,7 +460,7 @@ impl Driver {
         let pos = self
             .in_flight
             .iter()
-            .position(|p| p.pod.metadata.name == name)
+            .position(|p| p.name() == name)
             .unwrap_or_else(|| panic!("{name} is not in flight"));
         self.in_flight.remove(pos);
         let mut step = self.step(&format!("create failed {name}"));
@@ -517,7 +514,7 @@ impl Driver {
 
     /// The pod now exists in the API (Pending) and the machine hears of it.
     fn materialize(&mut self, p: PodToCreate) {
-        let mut pod = p.pod;
+        let mut pod = p.into_pod();
         let name = pod.metadata.name.clone();
         pod.metadata.uid = name.clone();
         pod.metadata.creation_timestamp = Some(self.now);
@@ -543,7 +540,7 @@ impl Driver {
             self.trace.push(format!("{}s {action:?}", self.now()));
             match action {
                 Action::CreatePod(p) => {
-                    let name = p.pod.metadata.name.clone();
+                    let name = p.name().to_owned();
                     assert!(
                         !self.created.iter().any(|c| c.name == name),
                         "the machine asked for {name} twice"
@@ -553,7 +550,7 @@ impl Driver {
                         name: name.clone(),
                         index: p.index,
                         at: self.now(),
-                        pod: p.pod.clone(),
+                        pod: p.pod(),
                     });
                     if let Some(i) = p.index {
                         self.by_index.insert(i, name);

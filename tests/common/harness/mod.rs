@@ -156,7 +156,7 @@ impl Machine {
         let mut out = Vec::new();
         while let Some(a) = self.ctl.poll_action() {
             if let Action::CreatePod(p) = &a {
-                self.names.push(p.pod.metadata.name.clone());
+                self.names.push(p.name().to_owned());
             }
             out.push(a);
             assert!(out.len() < 100_000, "the machine never went quiet");
@@ -1114,7 +1114,8 @@ impl Harness {
             match action {
                 Action::CreatePod(p) => {
                     created_any = true;
-                    let name = p.pod.metadata.name.clone();
+                    let name = p.name().to_owned();
+                    let pod = p.pod();
                     ensure!(!pre_finished, "CreatePod {name} after the Job finished");
                     ensure!(!decided, "CreatePod {name} after a terminal decision");
                     ensure!(!job.is_suspended(), "CreatePod {name} while suspended");
@@ -1125,17 +1126,13 @@ impl Harness {
                         "CreatePod {name}: the name is in use"
                     );
                     ensure!(
-                        has_finalizer(&p.pod),
+                        has_finalizer(&pod),
                         "CreatePod {name} without the tracking finalizer"
                     );
                     ensure!(
-                        p.pod
-                            .metadata
-                            .owner_references
-                            .iter()
-                            .any(|o| o.kind == "Job"
-                                && o.uid == job.uid()
-                                && o.controller == Some(true)),
+                        pod.metadata.owner_references.iter().any(|o| o.kind == "Job"
+                            && o.uid == job.uid()
+                            && o.controller == Some(true)),
                         "CreatePod {name} without the controller reference"
                     );
                     if job.completions().is_none() {
@@ -1173,7 +1170,7 @@ impl Harness {
                         }) || self.in_flight.iter().any(|(_, p)| pod_index(p) == Some(i));
                         ensure!(!dup, "CreatePod {name}: index {i} is taken");
                         ensure!(
-                            pod_index(&p.pod) == Some(i),
+                            pod_index(&pod) == Some(i),
                             "CreatePod {name}: annotation and index disagree"
                         );
                         // Per-index backoff, from the pods as the machine saw
@@ -1219,9 +1216,9 @@ impl Harness {
                         }
                     }
                     if self.hold {
-                        self.in_flight.push((name, p.pod));
+                        self.in_flight.push((name, pod));
                     } else {
-                        self.materialize(p.pod);
+                        self.materialize(pod);
                         queue.push_back(Event::Notify(name));
                     }
                 }
