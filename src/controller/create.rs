@@ -90,17 +90,9 @@ pub(crate) fn render_pod(
     slow_start_batch: u32,
 ) -> PodToCreate {
     let job = input.job;
-    let name = match index {
-        Some(i) => unique_name(
-            input,
-            &generate_name_with_index(job.name(), i),
-            false,
-            names_issued,
-            issued_now,
-        ),
-        // The generateName `<job>-`, without building it.
-        None => unique_name(input, job.name(), true, names_issued, issued_now),
-    };
+    let mut name = String::with_capacity(MAX_GENERATED_NAME_LENGTH + 6);
+    generate_name(job.name(), index, &mut name);
+    let name = unique_name(input, &mut name, names_issued, issued_now);
     let index_failures = match index {
         Some(_) if job.backoff_limit_per_index().is_some() => {
             Some(new_index_failure_counts(input, predecessor))
@@ -121,10 +113,7 @@ pub(crate) fn render(p: &PodToCreate, name: String) -> Pod {
     let job_name = &p.template.job_name;
     let mut pod = p.template.pod.clone();
     pod.metadata.name = name;
-    pod.metadata.generate_name = match p.index {
-        Some(i) => generate_name_with_index(job_name, i),
-        None => format!("{job_name}-"),
-    };
+    generate_name(job_name, p.index, &mut pod.metadata.generate_name);
     if let Some(i) = p.index {
         let meta = &mut pod.metadata;
         let text = i.to_string();
@@ -149,46 +138,70 @@ pub(crate) fn render(p: &PodToCreate, name: String) -> Pod {
     pod
 }
 
-/// Upstream `podGenerateNameWithIndex`: `<job>-<index>-`, with the job name
-/// shortened so the prefix fits in 58 characters.
-pub(crate) fn generate_name_with_index(job_name: &str, index: i32) -> String {
-    let suffix = format!("-{index}-");
-    let mut prefix = format!("{job_name}{suffix}");
-    if prefix.len() > MAX_GENERATED_NAME_LENGTH {
-        let keep = MAX_GENERATED_NAME_LENGTH.saturating_sub(suffix.len());
+/// Writes the `generateName` of a pod into `out`: `<job>-`, or for an
+/// index upstream's `podGenerateNameWithIndex`, `<job>-<index>-` with the
+/// job name shortened so that it fits in 58 characters. Written in place:
+/// this runs for every pod created, and `format!` was a tenth of it.
+pub(crate) fn generate_name(job_name: &str, index: Option<i32>, out: &mut String) {
+    out.clear();
+    let Some(index) = index else {
+        out.push_str(job_name);
+        out.push('-');
+        return;
+    };
+    let mut digits = [0u8; 12];
+    let suffix_len = decimal(index, &mut digits).len() + 2;
+    let keep = MAX_GENERATED_NAME_LENGTH.saturating_sub(suffix_len);
+    let prefix = if job_name.len() + suffix_len > MAX_GENERATED_NAME_LENGTH {
+        // The longest prefix of whole characters within `keep` bytes.
         let cut = job_name
             .char_indices()
             .map(|(i, _)| i)
             .take_while(|i| *i <= keep)
             .last()
             .unwrap_or(0);
-        prefix = format!("{}{suffix}", &job_name[..cut.min(keep)]);
-    }
-    prefix
+        &job_name[..cut.min(keep)]
+    } else {
+        job_name
+    };
+    out.push_str(prefix);
+    out.push('-');
+    out.push_str(decimal(index, &mut digits));
+    out.push('-');
 }
 
-/// The API server's name generation, made deterministic: the base is cut to
-/// 58 characters and 5 characters are appended, drawn from a generator
-/// seeded by the Job's UID and a counter, skipping names in use: by a pod,
-/// by a creation in flight, or by a creation asked for earlier in this
-/// reconcile (`issued_now`).
+/// `n` in decimal, written at the end of `buf`.
+fn decimal(n: i32, buf: &mut [u8; 12]) -> &str {
+    let mut at = buf.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        // `rest % 10` is a digit: the cast cannot truncate.
+        buf[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    std::str::from_utf8(&buf[at..]).unwrap_or_default()
+}
+
+/// The API server's name generation, made deterministic: the base (the
+/// `generateName` in `name`) is cut to 58 characters and 5 characters are
+/// appended, drawn from a generator seeded by the Job's UID and a counter,
+/// skipping names in use: by a pod, by a creation in flight, or by a
+/// creation asked for earlier in this reconcile (`issued_now`).
 fn unique_name(
     input: &SyncInput<'_>,
-    prefix: &str,
-    dash: bool,
+    name: &mut String,
     names_issued: &mut u64,
     issued_now: &mut IssuedNames,
 ) -> String {
-    // The generateName is `prefix`, followed by '-' if `dash`; the base is
-    // its first 58 characters.
-    let base = char_prefix(prefix, MAX_GENERATED_NAME_LENGTH);
-    let dash = dash && base.chars().count() < MAX_GENERATED_NAME_LENGTH;
-    let mut name = String::with_capacity(base.len() + 6);
-    name.push_str(base);
-    if dash {
-        name.push('-');
-    }
-    let base_len = name.len();
+    let base_len = char_prefix(name, MAX_GENERATED_NAME_LENGTH).len();
     let seed = fnv1a(input.job.uid().as_bytes()) ^ fnv1a(input.job.name().as_bytes());
     loop {
         *names_issued = names_issued.wrapping_add(1);
@@ -203,11 +216,11 @@ fn unique_name(
         // hashes only costs drawing another one.
         let hash = fnv1a(name.as_bytes());
         let in_use = issued_now.0.contains(&hash)
-            || input.pods.contains_name(&name)
-            || input.taken_names.contains_key(&name);
+            || input.pods.contains_name(name)
+            || input.taken_names.contains_key(name.as_str());
         if !in_use {
             issued_now.0.insert(hash);
-            return name;
+            return std::mem::take(name);
         }
     }
 }
@@ -258,10 +271,30 @@ mod tests {
 
     #[test]
     fn indexed_generate_name_is_shortened_to_fit() {
-        assert_eq!(generate_name_with_index("pi", 3), "pi-3-");
+        let with_index = |job: &str, i: i32| {
+            let mut out = String::from("stale");
+            generate_name(job, Some(i), &mut out);
+            out
+        };
+        assert_eq!(with_index("pi", 3), "pi-3-");
+        assert_eq!(with_index("pi", 0), "pi-0-");
+        assert_eq!(with_index("pi", 2_147_483_647), "pi-2147483647-");
+        assert_eq!(with_index("pi", -12), "pi--12-");
         let long = "a".repeat(70);
-        let g = generate_name_with_index(&long, 12);
+        let g = with_index(&long, 12);
         assert_eq!(g.len(), MAX_GENERATED_NAME_LENGTH);
         assert!(g.ends_with("-12-"));
+    }
+
+    #[test]
+    fn a_plain_generate_name_is_the_job_name_and_a_dash() {
+        let mut out = String::from("stale");
+        generate_name("pi", None, &mut out);
+        assert_eq!(out, "pi-");
+        // The base of a drawn name is its first 58 characters: for a
+        // 58-character job name, without the dash.
+        let long = "b".repeat(58);
+        generate_name(&long, None, &mut out);
+        assert_eq!(char_prefix(&out, MAX_GENERATED_NAME_LENGTH), long);
     }
 }

@@ -13,4 +13,5 @@ mod sync;
 pub use action::{Action, DeleteJobReason, DeleteReason, PodToCreate, Timeout, TimeoutReason};
 pub use error::{MachineError, RestoreError};
 pub use machine::{JobController, PodEvent};
+pub(crate) use pods::Fnv;
 pub use sync::{MAX_POD_CREATE_DELETE_PER_SYNC, MAX_UNCOUNTED_PODS};

@@ -182,8 +182,11 @@ pub(crate) fn sync_job(input: &SyncInput<'_>) -> SyncOutput {
     let job = input.job;
     let now = input.now;
     let mut status = input.status.clone();
-    let uncounted = status.uncounted_terminated_pods.clone().unwrap_or_default();
-    status.uncounted_terminated_pods = Some(uncounted.clone());
+    let uncounted = status
+        .uncounted_terminated_pods
+        .get_or_insert_with(UncountedTerminatedPods::default);
+    let (uncounted_succeeded, uncounted_failed) =
+        (uncounted.succeeded.len(), uncounted.failed.len());
 
     let aggregates = input.aggregates;
     let mut ctx = Ctx {
@@ -243,10 +246,9 @@ pub(crate) fn sync_job(input: &SyncInput<'_>) -> SyncOutput {
     ctx.succeeded = status
         .succeeded
         .saturating_add(to_i32(new_succeeded.len()))
-        .saturating_add(to_i32(uncounted.succeeded.len()));
+        .saturating_add(to_i32(uncounted_succeeded));
     let counted_new_failed = new_failed.iter().filter(|p| ctx.policy_counts(p)).count();
-    ctx.failed =
-        i64::from(status.failed) + counted_new_failed as i64 + uncounted.failed.len() as i64;
+    ctx.failed = i64::from(status.failed) + counted_new_failed as i64 + uncounted_failed as i64;
 
     if status.start_time.is_none() && !job.is_suspended() {
         status.start_time = Some(now);
@@ -873,7 +875,7 @@ fn track_and_finish(ctx: &mut Ctx<'_>, mut status: JobStatus) {
     let mut order = if job.is_being_deleted() || ctx.finished.is_some() {
         ctx.records(pods.in_list_order(|p| p.finalizer))
     } else {
-        ctx.fresh.clone()
+        std::mem::take(&mut ctx.fresh)
     };
     if indexed {
         order.sort_by_key(|(_, p)| (p.index.map_or(-1, i64::from), p.seq));
@@ -884,7 +886,8 @@ fn track_and_finish(ctx: &mut Ctx<'_>, mut status: JobStatus) {
         .is_some_and(|c| c.type_ != JobConditionType::SuccessCriteriaMet);
     let mut to_remove: Vec<Entry<'_>> = Vec::new();
     let mut new_succeeded_indexes: Vec<i32> = Vec::new();
-    let mut uncounted = status.uncounted_terminated_pods.clone().unwrap_or_default();
+    // Put back below, after the loop (which reads only this copy).
+    let mut uncounted = status.uncounted_terminated_pods.take().unwrap_or_default();
     let mut reached_max = false;
     for (id, p) in order {
         if !p.finalizer || removed_now.contains(&id) {

@@ -1,12 +1,13 @@
 //! The API server's part: pods as the API holds them, and the controller's
 //! actions carried out on them.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 
 use chrono::{DateTime, Utc};
 
-use crate::api::{JobStatus, OwnerReference, Pod, keys};
-use crate::controller::{Action, DeleteReason, JobController, MachineError, PodEvent};
+use crate::api::{JobStatus, OwnerReference, Pod, PodPhase, keys};
+use crate::controller::{Action, DeleteReason, Fnv, JobController, MachineError, PodEvent};
 
 /// What one [`Cluster::settle`] carried out.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -26,8 +27,20 @@ pub struct Settled {
 /// Pods as the API server holds them.
 #[derive(Debug, Clone, Default)]
 pub struct Cluster {
-    pods: BTreeMap<String, Pod>,
+    /// By name. Hashed (with a fixed hasher) rather than ordered: the
+    /// simulator looks a pod up on every event, and never lists them on
+    /// its hot path ([`Cluster::pods`] sorts when asked).
+    pods: HashMap<String, Pod, BuildHasherDefault<Fnv>>,
+    /// How many pods are running in the API's sense (neither finished nor
+    /// being deleted), kept as pods change.
+    running: usize,
     uids_issued: u64,
+}
+
+/// Whether a pod counts in [`Cluster::running`].
+fn runs(pod: &Pod) -> bool {
+    pod.metadata.deletion_timestamp.is_none()
+        && !matches!(pod.phase(), PodPhase::Succeeded | PodPhase::Failed)
 }
 
 impl Cluster {
@@ -41,9 +54,43 @@ impl Cluster {
         self.pods.get(name)
     }
 
-    /// Every pod, by name.
-    pub fn pods(&self) -> &BTreeMap<String, Pod> {
-        &self.pods
+    /// Every pod, in name order (sorted on each call: O(n log n)).
+    pub fn pods(&self) -> Vec<&Pod> {
+        let mut pods: Vec<&Pod> = self.pods.values().collect();
+        pods.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+        pods
+    }
+
+    /// How many pods are neither finished nor being deleted.
+    pub fn running(&self) -> usize {
+        self.running
+    }
+
+    /// Stores a pod, replacing one of the same name.
+    fn put(&mut self, name: String, pod: Pod) {
+        self.running = self.running.saturating_add(usize::from(runs(&pod)));
+        if let Some(old) = self.pods.insert(name, pod) {
+            self.running = self.running.saturating_sub(usize::from(runs(&old)));
+        }
+    }
+
+    /// Takes a pod out.
+    fn pull(&mut self, name: &str) -> Option<Pod> {
+        let pod = self.pods.remove(name)?;
+        self.running = self.running.saturating_sub(usize::from(runs(&pod)));
+        Some(pod)
+    }
+
+    /// Changes a pod in place; returns it, changed, if it exists.
+    fn modify(&mut self, name: &str, change: impl FnOnce(&mut Pod)) -> Option<&Pod> {
+        let pod = self.pods.get_mut(name)?;
+        let before = runs(pod);
+        change(pod);
+        self.running = self
+            .running
+            .saturating_sub(usize::from(before))
+            .saturating_add(usize::from(runs(pod)));
+        Some(pod)
     }
 
     /// Adds a pod that the controller did not create (an orphan, or one
@@ -59,7 +106,7 @@ impl Cluster {
             self.uids_issued += 1;
             pod.metadata.uid = format!("{name}-{}", self.uids_issued);
         }
-        self.pods.insert(name.clone(), pod);
+        self.put(name.clone(), pod);
         self.report(ctl, now, &name)
     }
 
@@ -72,10 +119,9 @@ impl Cluster {
         name: &str,
         change: impl FnOnce(&mut Pod),
     ) -> Result<bool, MachineError> {
-        let Some(pod) = self.pods.get_mut(name) else {
+        let Some(pod) = self.modify(name, change) else {
             return Ok(false);
         };
-        change(pod);
         ctl.handle_pod(now, PodEvent::Observed(pod))?;
         Ok(true)
     }
@@ -84,18 +130,12 @@ impl Cluster {
     /// its way); report it later, e.g. in a batch. Returns whether the pod
     /// exists.
     pub fn change(&mut self, name: &str, change: impl FnOnce(&mut Pod)) -> bool {
-        match self.pods.get_mut(name) {
-            Some(pod) => {
-                change(pod);
-                true
-            }
-            None => false,
-        }
+        self.modify(name, change).is_some()
     }
 
     /// Removes a pod without telling the controller.
     pub fn take(&mut self, name: &str) -> Option<Pod> {
-        self.pods.remove(name)
+        self.pull(name)
     }
 
     /// Reports a pod's current state to the controller again.
@@ -118,7 +158,7 @@ impl Cluster {
         now: DateTime<Utc>,
         name: &str,
     ) -> Result<Option<Pod>, MachineError> {
-        let removed = self.pods.remove(name);
+        let removed = self.pull(name);
         ctl.handle_pod(now, PodEvent::Gone { name })?;
         Ok(removed)
     }
@@ -189,15 +229,16 @@ impl Cluster {
                 pod.metadata.creation_timestamp = Some(now);
                 super::pod::pending(&mut pod);
                 settled.created.push((name.clone(), index));
-                self.pods.insert(name.clone(), pod);
+                self.put(name.clone(), pod);
                 Some(name)
             }
             Action::DeletePod { name, reason } => {
                 settled.deleted.push((name.clone(), reason));
-                let pod = self.pods.get_mut(&name)?;
-                if pod.metadata.deletion_timestamp.is_none() {
-                    pod.metadata.deletion_timestamp = Some(now);
-                }
+                self.modify(&name, |pod| {
+                    if pod.metadata.deletion_timestamp.is_none() {
+                        pod.metadata.deletion_timestamp = Some(now);
+                    }
+                })?;
                 Some(name)
             }
             Action::RemoveFinalizer { name, .. } => {
@@ -210,8 +251,7 @@ impl Cluster {
                 None
             }
             Action::AdoptPod { name, .. } => {
-                let pod = self.pods.get_mut(&name)?;
-                adopt(pod, ctl);
+                self.modify(&name, |pod| adopt(pod, ctl))?;
                 Some(name)
             }
             Action::ReleasePod { name, .. } => {

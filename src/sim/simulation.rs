@@ -748,16 +748,7 @@ impl<B: PodModel> Simulation<B> {
         }
         self.status_writes += statuses.len() as u64;
         if !statuses.is_empty() {
-            let running = self
-                .cluster
-                .pods()
-                .values()
-                .filter(|p| {
-                    p.metadata.deletion_timestamp.is_none()
-                        && !matches!(p.phase(), PodPhase::Succeeded | PodPhase::Failed)
-                })
-                .count();
-            let running = i32::try_from(running).unwrap_or(i32::MAX);
+            let running = i32::try_from(self.cluster.running()).unwrap_or(i32::MAX);
             for status in statuses {
                 self.note(SimEvent::StatusWritten(StatusLine::of(&status, running)));
             }
