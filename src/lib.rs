@@ -7,7 +7,6 @@ mod backoff;
 mod controller;
 pub mod defaults;
 mod error;
-mod failure_policy;
 mod indexes;
 #[cfg(feature = "sim")]
 pub mod sim;

@@ -12,10 +12,10 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::failure_policy::match_policy;
 use super::pod::{PodRecord, RemovalKey};
 use super::pods::PodId;
 use crate::api::PodPhase;
-use crate::failure_policy::match_policy;
 use crate::indexes::IndexSet;
 use crate::valid::ValidJob;
 

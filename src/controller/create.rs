@@ -6,12 +6,22 @@ use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 use super::action::{BasePod, PodToCreate};
+use super::failure_policy::match_policy;
 use super::pod::PodRecord;
-use super::pods::{Fnv, fnv1a};
-use super::sync::SyncInput;
+use super::pods::{Fnv, PodStore, fnv1a};
 use crate::api::{EnvVar, ObjectMeta, OwnerReference, Pod, Value, keys};
-use crate::failure_policy::match_policy;
 use crate::valid::ValidJob;
+
+/// What naming and asking for a pod read from the machine's state.
+pub(crate) struct Creation<'a> {
+    pub job: &'a ValidJob,
+    /// What every created pod starts from ([`base_pod`]).
+    pub base_pod: &'a Arc<BasePod>,
+    /// Names in use by pods ...
+    pub pods: &'a PodStore,
+    /// ... and by creations in flight.
+    pub taken_names: &'a BTreeMap<String, Option<i32>>,
+}
 
 /// Hashes of the names drawn in one reconcile (names asked for earlier in
 /// the same reconcile are not pods or creations in flight yet).
@@ -82,7 +92,7 @@ pub(crate) fn base_pod(job: &ValidJob) -> Arc<BasePod> {
 /// Asks for the pod for `index` (Indexed) or a plain pod (`None`): a name
 /// and what [`render`] needs to build the pod when the caller wants it.
 pub(crate) fn render_pod(
-    input: &SyncInput<'_>,
+    input: &Creation<'_>,
     index: Option<i32>,
     predecessor: Option<&PodRecord>,
     names_issued: &mut u64,
@@ -196,7 +206,7 @@ fn decimal(n: i32, buf: &mut [u8; 12]) -> &str {
 /// skipping names in use: by a pod, by a creation in flight, or by a
 /// creation asked for earlier in this reconcile (`issued_now`).
 fn unique_name(
-    input: &SyncInput<'_>,
+    input: &Creation<'_>,
     name: &mut String,
     names_issued: &mut u64,
     issued_now: &mut IssuedNames,
@@ -255,7 +265,7 @@ fn completion_index_env() -> EnvVar {
 
 /// Upstream `getNewIndexFailureCounts`: the predecessor's counts, plus one
 /// counted or one ignored failure for the predecessor itself.
-fn new_index_failure_counts(input: &SyncInput<'_>, predecessor: Option<&PodRecord>) -> (i32, i32) {
+fn new_index_failure_counts(input: &Creation<'_>, predecessor: Option<&PodRecord>) -> (i32, i32) {
     let Some(p) = predecessor else { return (0, 0) };
     let counts = match_policy(input.job.pod_failure_policy(), p, input.job.namespace()).counts;
     if counts {

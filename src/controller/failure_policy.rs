@@ -1,11 +1,11 @@
 //! Matching a failed pod against `spec.podFailurePolicy` (upstream
 //! `pod_failure_policy.go: matchPodFailurePolicy`).
 
+use super::pod::{FailureDetails, PodRecord};
 use crate::api::{
     ConditionStatus, PodFailurePolicy, PodFailurePolicyAction, PodFailurePolicyOnExitCodesOperator,
     PodFailurePolicyOnExitCodesRequirement,
 };
-use crate::controller::pod::{FailureDetails, PodRecord};
 
 /// The outcome of matching one failed pod.
 #[derive(Debug, Clone, PartialEq, Eq)]
