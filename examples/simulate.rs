@@ -19,7 +19,7 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
 use clap::Parser;
-use std::io::Write as _;
+use std::io::Write;
 
 use job_controller::sim::{Outcome, PodBehaviour, Simulation, gantt};
 use job_controller::{Job, ValidJob, parse_jobs, to_yaml};
@@ -184,10 +184,14 @@ fn manifest(job: &str) -> Result<(String, String), String> {
 
 /// The Job to simulate: parsed, given a UID as the API server would, and
 /// admitted (defaults, validation).
-fn admit(source: &str, text: &str) -> Result<ValidJob, String> {
+fn admit(source: &str, text: &str, err: &mut dyn Write) -> Result<ValidJob, String> {
     let mut jobs = parse_jobs(text).map_err(|e| format!("{source} does not parse: {e}"))?;
     if jobs.len() > 1 {
-        eprintln!("{source} holds {} Jobs; simulating the first", jobs.len());
+        let _ = writeln!(
+            err,
+            "{source} holds {} Jobs; simulating the first",
+            jobs.len()
+        );
     }
     let mut job: Job = jobs
         .drain(..)
@@ -204,18 +208,31 @@ fn admit(source: &str, text: &str) -> Result<ValidJob, String> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    let code = run(
+        &args,
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr().lock(),
+    );
+    ExitCode::from(code)
+}
+
+/// The program once its arguments are parsed: what it writes to `out` and
+/// `err`, and its exit code (0, or 1 on an error).
+fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     if args.list_presets {
-        println!("default");
-        for name in presets() {
-            println!("{name}");
+        let names = std::iter::once("default".to_owned()).chain(presets());
+        for name in names {
+            if writeln!(out, "{name}").is_err() {
+                break;
+            }
         }
-        return ExitCode::SUCCESS;
+        return 0;
     }
-    let valid = match manifest(&args.job).and_then(|(source, text)| admit(&source, &text)) {
+    let valid = match manifest(&args.job).and_then(|(source, text)| admit(&source, &text, err)) {
         Ok(valid) => valid,
         Err(message) => {
-            eprintln!("error: {message}");
-            return ExitCode::FAILURE;
+            let _ = writeln!(err, "error: {message}");
+            return 1;
         }
     };
     let defaults = PodBehaviour::default();
@@ -240,22 +257,26 @@ fn main() -> ExitCode {
     };
     if let Some(path) = &args.svg {
         if let Err(e) = std::fs::write(path, gantt::svg(&sim)) {
-            eprintln!("error: cannot write {}: {e}", path.display());
-            return ExitCode::FAILURE;
+            let _ = writeln!(err, "error: cannot write {}: {e}", path.display());
+            return 1;
         }
     }
     // Output piped into `head` closes early: stop quietly, not with a panic.
-    match report(&sim, outcome, &args) {
+    match report(&sim, outcome, args, out) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
+            let _ = writeln!(err, "error: {e}");
+            1
         }
-        _ => ExitCode::SUCCESS,
+        _ => 0,
     }
 }
 
-fn report(sim: &Simulation, outcome: Outcome, args: &Args) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
+fn report(
+    sim: &Simulation,
+    outcome: Outcome,
+    args: &Args,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     if args.json {
         for entry in sim.log() {
             let line = serde_json::to_string(&sim.record(entry)).map_err(std::io::Error::other)?;
@@ -299,4 +320,147 @@ fn report(sim: &Simulation, outcome: Outcome, args: &Args) -> std::io::Result<()
         "\nthe Job as the API server would hold it:\n{}",
         to_yaml(&job)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs the program on `argv` (without the program name): exit code,
+    /// standard output, standard error.
+    fn simulate(argv: &[&str]) -> (u8, String, String) {
+        let args = Args::try_parse_from(std::iter::once("simulate").chain(argv.iter().copied()))
+            .expect("the arguments parse");
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = run(&args, &mut out, &mut err);
+        let text = |bytes: Vec<u8>| String::from_utf8(bytes).expect("UTF-8 output");
+        (code, text(out), text(err))
+    }
+
+    fn golden_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+    }
+
+    /// Compares `got` with the golden file `name`; `JOB_BLESS=1` rewrites
+    /// the file instead (after a change meant to alter the output).
+    fn assert_golden(name: &str, got: &str) {
+        let path = golden_dir().join(name);
+        if std::env::var_os("JOB_BLESS").is_some() {
+            std::fs::write(&path, got).expect("write the golden file");
+            return;
+        }
+        let want = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (JOB_BLESS=1 writes it)", path.display()));
+        if got != want {
+            let line = got
+                .lines()
+                .zip(want.lines())
+                .position(|(g, w)| g != w)
+                .map_or_else(|| "the length".to_owned(), |n| format!("line {}", n + 1));
+            panic!(
+                "the output differs from {} at {line}; if the change is meant, rerun with JOB_BLESS=1",
+                path.display()
+            );
+        }
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_run_byte_for_byte_and_another_seed_another() {
+        let first = simulate(&["default", "--seed", "42"]);
+        assert_eq!(first.0, 0, "exit code; stderr: {}", first.2);
+        assert_eq!(simulate(&["default", "--seed", "42"]), first);
+        assert_golden("simulate-default-seed-42.txt", &first.1);
+        let other = simulate(&["default", "--seed", "43"]);
+        assert_eq!(other.0, 0);
+        assert_ne!(other.1, first.1, "seed 43 runs as seed 42 did");
+        let json = simulate(&["default", "--seed", "42", "--json"]);
+        assert_eq!(json, simulate(&["default", "--seed", "42", "--json"]));
+        assert_golden("simulate-default-seed-42.jsonl", &json.1);
+    }
+
+    #[test]
+    fn the_svg_is_xml_with_one_group_of_bars_per_pod() {
+        let dir = std::env::temp_dir().join(format!("simulate-svg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let path = dir.join("run.svg");
+        let path_text = path.to_str().expect("a UTF-8 path");
+        let (code, _, err) = simulate(&[
+            "default",
+            "--seed",
+            "3",
+            "--fail-rate",
+            "0.4",
+            "--svg",
+            path_text,
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let svg = std::fs::read_to_string(&path).expect("the SVG was written");
+        let _ = std::fs::remove_dir_all(&dir);
+        let doc = roxmltree::Document::parse(&svg).expect("the SVG is well-formed XML");
+        assert_eq!(doc.root_element().tag_name().name(), "svg");
+        let groups: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("g") && n.attribute("class") == Some("pod"))
+            .collect();
+        // The same run as data: one podCreated record per pod.
+        let (_, json, _) = simulate(&["default", "--seed", "3", "--fail-rate", "0.4", "--json"]);
+        let created: Vec<String> = json
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("a JSON line"))
+            .filter(|v| v["event"] == "podCreated")
+            .map(|v| v["pod"].as_str().expect("a pod name").to_owned())
+            .collect();
+        assert!(
+            created.len() > 10,
+            "failures bring replacements: {}",
+            created.len()
+        );
+        assert_eq!(groups.len(), created.len(), "one group per pod");
+        for g in &groups {
+            let bars = g.children().filter(|n| n.has_tag_name("rect")).count();
+            assert!(
+                (1..=2).contains(&bars),
+                "a pending bar and a run bar: {bars}"
+            );
+            let title = g
+                .children()
+                .find(|n| n.has_tag_name("title"))
+                .and_then(|t| t.text())
+                .expect("a tooltip");
+            assert!(
+                created.iter().any(|name| title.starts_with(name.as_str())),
+                "the tooltip {title:?} names a created pod"
+            );
+        }
+    }
+
+    #[test]
+    fn a_bad_manifest_exits_non_zero_naming_the_field() {
+        let invalid =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/manifests/invalid-negative.yaml");
+        let (code, out, err) = simulate(&[invalid.to_str().expect("a UTF-8 path")]);
+        assert_eq!(code, 1);
+        assert!(out.is_empty(), "nothing on stdout: {out}");
+        assert!(err.contains("spec.parallelism"), "the field path: {err}");
+
+        let dir = std::env::temp_dir().join(format!("simulate-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let typo = dir.join("typo.yaml");
+        std::fs::write(
+            &typo,
+            "apiVersion: batch/v1\nkind: Job\nmetadata: {name: t}\nspec:\n  paralelism: 2\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: c, image: i}]\n",
+        )
+        .expect("write the manifest");
+        let (code, _, err) = simulate(&[typo.to_str().expect("a UTF-8 path")]);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(code, 1);
+        assert!(
+            err.contains("paralelism") && err.contains("line 5"),
+            "the field and where: {err}"
+        );
+
+        let (code, _, err) = simulate(&["no-such-preset"]);
+        assert_eq!(code, 1);
+        assert!(err.contains("neither a file nor a preset"), "{err}");
+    }
 }

@@ -1,7 +1,8 @@
 //! A picture of a simulation: an SVG Gantt chart drawn from the typed log.
 //!
 //! Up to [`MAX_ROWS`] rows, one row per completion index (Indexed Jobs) or
-//! per pod: a grey bar while the pod is pending, then a bar coloured by
+//! per pod: each pod a group (`<g class="pod">`, its name and end as the
+//! tooltip) of a grey bar while the pod is pending, then a bar coloured by
 //! how it ended (green succeeded, red failed, purple evicted, orange
 //! deleted, blue still running). The gaps between the pods of one index are the pod-failure
 //! backoff. Beyond that many rows a row per pod is unreadable, so the chart
@@ -47,6 +48,7 @@ struct Life {
     ended: Option<f64>,
     end: End,
     index: Option<i32>,
+    pod: PodRef,
 }
 
 fn lives<B: PodModel>(sim: &Simulation<B>, log: &[LogEntry]) -> BTreeMap<PodRef, Life> {
@@ -63,6 +65,7 @@ fn lives<B: PodModel>(sim: &Simulation<B>, log: &[LogEntry]) -> BTreeMap<PodRef,
                         ended: None,
                         end: End::Running,
                         index: *index,
+                        pod: *pod,
                     },
                 );
             }
@@ -93,6 +96,16 @@ fn lives<B: PodModel>(sim: &Simulation<B>, log: &[LogEntry]) -> BTreeMap<PodRef,
         }
     }
     lives
+}
+
+fn words(end: End) -> &'static str {
+    match end {
+        End::Succeeded => "succeeded",
+        End::Failed => "failed",
+        End::Deleted => "deleted",
+        End::Evicted => "evicted",
+        End::Running => "running",
+    }
 }
 
 fn colour(end: End) -> &'static str {
@@ -168,6 +181,12 @@ pub fn svg<B: PodModel>(sim: &Simulation<B>) -> String {
     );
     let bottom = height - AXIS;
     if rows.len() <= MAX_ROWS {
+        let _ = writeln!(
+            out,
+            "<text x=\"{LEFT}\" y=\"31\" fill=\"#555\">grey pending; then green succeeded, \
+             red failed, purple evicted, orange deleted, blue running; \
+             a gap in a row is the pod-failure backoff</text>"
+        );
         // Rows sorted by name sort pod names, and indexes padded to one width.
         for (r, (label, pods)) in rows.iter().enumerate() {
             let y = TOP + r as f64 * ROW;
@@ -179,6 +198,13 @@ pub fn svg<B: PodModel>(sim: &Simulation<B>) -> String {
                 escape(label.trim())
             );
             for l in pods {
+                // One group per pod, its name and end as the tooltip.
+                let _ = writeln!(
+                    out,
+                    "<g class=\"pod\"><title>{} ({})</title>",
+                    escape(sim.pod_name(l.pod)),
+                    words(l.end)
+                );
                 let started = l.running.unwrap_or(l.ended.unwrap_or(end));
                 bar(&mut out, &scale, l.created, started, y, "#b9bec6");
                 if l.running.is_some() {
@@ -191,6 +217,7 @@ pub fn svg<B: PodModel>(sim: &Simulation<B>) -> String {
                         colour(l.end),
                     );
                 }
+                out.push_str("</g>\n");
             }
         }
     } else {
