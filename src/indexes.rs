@@ -167,12 +167,25 @@ fn run_len(first: i32, last: i32) -> u64 {
 }
 
 impl FromIterator<i32> for IndexSet {
+    /// Sorts the indexes and builds the runs in one pass (the tree is then
+    /// built in bulk): a restore collects every active index at once, and
+    /// inserting them one by one was an eighth of it.
     fn from_iter<T: IntoIterator<Item = i32>>(iter: T) -> IndexSet {
-        let mut set = IndexSet::new();
-        for i in iter {
-            set.insert(i);
+        let mut indexes: Vec<i32> = iter.into_iter().collect();
+        indexes.sort_unstable();
+        indexes.dedup();
+        let mut runs: Vec<(i32, i32)> = Vec::new();
+        for i in indexes {
+            match runs.last_mut() {
+                Some((_, last)) if last.checked_add(1) == Some(i) => *last = i,
+                _ => runs.push((i, i)),
+            }
         }
-        set
+        let len = runs.iter().map(|&(f, l)| run_len(f, l)).sum();
+        IndexSet {
+            runs: runs.into_iter().collect(),
+            len,
+        }
     }
 }
 
@@ -185,7 +198,7 @@ impl fmt::Display for IndexSet {
                 f.write_str(",")?;
             }
             write!(f, "{first}")?;
-            if last == first + 1 {
+            if first.checked_add(1) == Some(last) {
                 write!(f, ",{last}")?;
             } else if last > first {
                 write!(f, "-{last}")?;
@@ -198,6 +211,27 @@ impl fmt::Display for IndexSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        // proptest prints the minimal failing input and persists its seed
+        // under `proptest-regressions/`.
+        #[test]
+        fn collecting_is_inserting_one_by_one(
+            indexes in proptest::collection::vec(
+                prop_oneof![0i32..40, Just(i32::MAX), Just(i32::MAX - 1), any::<i32>()],
+                0..60,
+            )
+        ) {
+            let mut one_by_one = IndexSet::new();
+            for &i in &indexes {
+                one_by_one.insert(i);
+            }
+            let collected: IndexSet = indexes.iter().copied().collect();
+            prop_assert_eq!(&collected, &one_by_one);
+            prop_assert_eq!(collected.to_string(), one_by_one.to_string());
+        }
+    }
 
     #[test]
     fn parse_count_and_format() {

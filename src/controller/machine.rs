@@ -750,10 +750,12 @@ impl JobController {
         // to `record`, so a lookup by name would not find it now.
         match id {
             Some(id) if known => self.update_record(id, |p| *p = record),
-            _ => {
+            Some(_) => {
+                // Same name, new UID: the old record goes.
                 self.remove_record(name);
                 self.insert_record(record);
             }
+            None => self.insert_record(record),
         }
     }
 

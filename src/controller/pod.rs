@@ -189,8 +189,16 @@ impl PodRecord {
     /// pod is new. The name and UID are copied only when `names` is true
     /// (a pod seen before keeps the ones it has).
     pub(crate) fn from_pod(pod: &Pod, seq: u64, names: bool) -> PodRecord {
-        let empty = PodStatus::default();
-        let status = pod.status.as_ref().unwrap_or(&empty);
+        // An empty status only for a pod without one (building and
+        // dropping it for every pod was a tenth of reading a pod).
+        let empty;
+        let status = match pod.status.as_ref() {
+            Some(status) => status,
+            None => {
+                empty = PodStatus::default();
+                &empty
+            }
+        };
         let phase = pod.phase();
         let summary = summarize(pod, status);
         let ready = status
