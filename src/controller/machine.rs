@@ -677,75 +677,14 @@ impl JobController {
         let known = id
             .and_then(|id| self.pods.get(id))
             .is_some_and(|p| p.uid == pod.metadata.uid);
-        match claim {
-            Claim::Keep => {}
-            Claim::Adopt if known => {} // adopted before; the patch is on its way
-            Claim::Adopt => self.outbox.push_back(Action::AdoptPod {
-                name: name.clone(),
-                uid: pod.metadata.uid.clone(),
-            }),
-            Claim::Release | Claim::Ignore => {
-                if claim == Claim::Release {
-                    self.outbox.push_back(Action::ReleasePod {
-                        name: name.clone(),
-                        uid: pod.metadata.uid.clone(),
-                    });
-                }
-                self.deleting.remove(name);
-                self.finishing_deletes.remove(name);
-                if known {
-                    self.remove_record(name);
-                }
-                return;
-            }
+        if !self.answer_claim(claim, pod, known) {
+            return;
         }
-        // A pod seen before keeps its name and UID: nothing to copy.
-        let mut record = PodRecord::from_pod(pod, self.next_seq, !known);
-        if claim == Claim::Adopt {
-            // Upstream adds the finalizer while adopting and treats the pod
-            // as carrying it at once; until the patch shows, events without
-            // it are older than the adoption.
-            record.finalizer = true;
-        }
-        match id.and_then(|id| self.pods.get_mut(id)) {
-            Some(old) if known => {
-                record.seq = old.seq;
-                record.name = std::mem::take(&mut old.name);
-                record.uid = std::mem::take(&mut old.uid);
-                // Terminal phases are final: a later, different phase is stale.
-                if old.is_finished() && record.phase != old.phase {
-                    record.keep_terminal_state(old);
-                }
-                // A removal the machine asked for holds even if this event
-                // predates it; a deletion request is never withdrawn.
-                record.finalizer &= old.finalizer;
-                if record.deletion_timestamp.is_none() {
-                    record.deletion_timestamp = old.deletion_timestamp;
-                    record.deletion_grace_period_seconds = old.deletion_grace_period_seconds;
-                }
-            }
-            Some(old) => {
-                // Same name, new UID: the old pod is gone.
-                self.gone.insert(old.uid.clone());
-                self.next_seq += 1;
-            }
-            None => self.next_seq += 1,
-        }
+        let mut record = self.merge_observation(pod, id, known, claim == Claim::Adopt);
         if record.deletion_timestamp.is_some() || record.is_finished() {
             self.deleting.remove(name);
         }
-        // Upstream's orphan path (`deletePod` → `handleSingleOrphanPod`): a
-        // pod of a finished Job that is being deleted loses the finalizer
-        // that no sync of that Job will remove any more.
-        let orphaned =
-            self.status.is_finished() && record.finalizer && record.deletion_timestamp.is_some();
-        if orphaned {
-            record.finalizer = false;
-            self.outbox.push_back(Action::RemoveFinalizer {
-                name: record.name.clone(),
-                uid: record.uid.clone(),
-            });
-        }
+        self.release_if_orphaned(&mut record);
         // By the slot found above: the slot's record lent its name and UID
         // to `record`, so a lookup by name would not find it now.
         match id {
@@ -756,6 +695,95 @@ impl JobController {
                 self.insert_record(record);
             }
             None => self.insert_record(record),
+        }
+    }
+
+    /// Acts on the claim (upstream `ClaimPods`): asks to adopt an orphan
+    /// (once), or to release a pod that no longer matches and forgets it.
+    /// Returns whether the pod is this Job's to track.
+    fn answer_claim(&mut self, claim: Claim, pod: &Pod, known: bool) -> bool {
+        let (name, uid) = (&pod.metadata.name, &pod.metadata.uid);
+        match claim {
+            Claim::Keep => true,
+            Claim::Adopt if known => true, // adopted before; the patch is on its way
+            Claim::Adopt => {
+                self.outbox.push_back(Action::AdoptPod {
+                    name: name.clone(),
+                    uid: uid.clone(),
+                });
+                true
+            }
+            Claim::Release | Claim::Ignore => {
+                if claim == Claim::Release {
+                    self.outbox.push_back(Action::ReleasePod {
+                        name: name.clone(),
+                        uid: uid.clone(),
+                    });
+                }
+                self.deleting.remove(name);
+                self.finishing_deletes.remove(name);
+                if known {
+                    self.remove_record(name);
+                }
+                false
+            }
+        }
+    }
+
+    /// The record of an observed pod, merged with what the machine knew of
+    /// it (the record in slot `id`; `known`: the same pod, by UID): its list
+    /// position, name and UID are kept; a terminal phase is final; a
+    /// finalizer removal or a deletion the machine saw holds even if this
+    /// event predates it. A new pod takes the next list position.
+    fn merge_observation(
+        &mut self,
+        pod: &Pod,
+        id: Option<PodId>,
+        known: bool,
+        adopted: bool,
+    ) -> PodRecord {
+        // A pod seen before keeps its name and UID: nothing to copy.
+        let mut record = PodRecord::from_pod(pod, self.next_seq, !known);
+        if adopted {
+            // Upstream adds the finalizer while adopting and treats the pod
+            // as carrying it at once; until the patch shows, events without
+            // it are older than the adoption.
+            record.finalizer = true;
+        }
+        match id.and_then(|id| self.pods.get_mut(id)) {
+            Some(old) if known => {
+                record.seq = old.seq;
+                record.name = std::mem::take(&mut old.name);
+                record.uid = std::mem::take(&mut old.uid);
+                if old.is_finished() && record.phase != old.phase {
+                    record.keep_terminal_state(old);
+                }
+                record.finalizer &= old.finalizer;
+                if record.deletion_timestamp.is_none() {
+                    record.deletion_timestamp = old.deletion_timestamp;
+                    record.deletion_grace_period_seconds = old.deletion_grace_period_seconds;
+                }
+            }
+            Some(old) => {
+                // Same name, new UID: the old pod is gone.
+                self.gone.insert(old.uid.clone());
+                self.next_seq = self.next_seq.saturating_add(1);
+            }
+            None => self.next_seq = self.next_seq.saturating_add(1),
+        }
+        record
+    }
+
+    /// Upstream's orphan path (`deletePod` → `handleSingleOrphanPod`): a
+    /// pod of a finished Job that is being deleted loses the finalizer that
+    /// no sync of that Job will remove any more.
+    fn release_if_orphaned(&mut self, record: &mut PodRecord) {
+        if self.status.is_finished() && record.finalizer && record.deletion_timestamp.is_some() {
+            record.finalizer = false;
+            self.outbox.push_back(Action::RemoveFinalizer {
+                name: record.name.clone(),
+                uid: record.uid.clone(),
+            });
         }
     }
 
