@@ -7,7 +7,9 @@ pub mod keys;
 mod meta;
 mod pod;
 mod pod_template;
+mod status_patch;
 pub(crate) mod string_enum;
+mod to_value;
 mod value;
 
 pub use job::*;
