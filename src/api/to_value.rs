@@ -220,49 +220,29 @@ impl SeqSerializer {
     }
 }
 
-impl ser::SerializeSeq for SeqSerializer {
-    type Ok = Value;
-    type Error = ToValueError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ToValueError> {
-        self.push(v)
-    }
-    fn end(self) -> Result<Value, ToValueError> {
-        Ok(self.finish())
-    }
+/// The four sequence-like traits of serde differ only in their method's
+/// name: one implementation for all.
+macro_rules! sequence_like {
+    ($($trait:ident :: $method:ident),*) => {$(
+        impl ser::$trait for SeqSerializer {
+            type Ok = Value;
+            type Error = ToValueError;
+            fn $method<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ToValueError> {
+                self.push(v)
+            }
+            fn end(self) -> Result<Value, ToValueError> {
+                Ok(self.finish())
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for SeqSerializer {
-    type Ok = Value;
-    type Error = ToValueError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ToValueError> {
-        self.push(v)
-    }
-    fn end(self) -> Result<Value, ToValueError> {
-        Ok(self.finish())
-    }
-}
-
-impl ser::SerializeTupleStruct for SeqSerializer {
-    type Ok = Value;
-    type Error = ToValueError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ToValueError> {
-        self.push(v)
-    }
-    fn end(self) -> Result<Value, ToValueError> {
-        Ok(self.finish())
-    }
-}
-
-impl ser::SerializeTupleVariant for SeqSerializer {
-    type Ok = Value;
-    type Error = ToValueError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ToValueError> {
-        self.push(v)
-    }
-    fn end(self) -> Result<Value, ToValueError> {
-        Ok(self.finish())
-    }
-}
+sequence_like!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
 
 impl MapSerializer {
     fn insert<T: Serialize + ?Sized>(
@@ -312,35 +292,27 @@ impl ser::SerializeMap for MapSerializer {
     }
 }
 
-impl ser::SerializeStruct for MapSerializer {
-    type Ok = Value;
-    type Error = ToValueError;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        v: &T,
-    ) -> Result<(), ToValueError> {
-        self.insert(key.to_owned(), v)
-    }
-    fn end(self) -> Result<Value, ToValueError> {
-        Ok(self.finish())
-    }
+/// Structs and struct variants: fields by name.
+macro_rules! struct_like {
+    ($($trait:ident),*) => {$(
+        impl ser::$trait for MapSerializer {
+            type Ok = Value;
+            type Error = ToValueError;
+            fn serialize_field<T: Serialize + ?Sized>(
+                &mut self,
+                key: &'static str,
+                v: &T,
+            ) -> Result<(), ToValueError> {
+                self.insert(key.to_owned(), v)
+            }
+            fn end(self) -> Result<Value, ToValueError> {
+                Ok(self.finish())
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeStructVariant for MapSerializer {
-    type Ok = Value;
-    type Error = ToValueError;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        v: &T,
-    ) -> Result<(), ToValueError> {
-        self.insert(key.to_owned(), v)
-    }
-    fn end(self) -> Result<Value, ToValueError> {
-        Ok(self.finish())
-    }
-}
+struct_like!(SerializeStruct, SerializeStructVariant);
 
 #[cfg(test)]
 mod tests {
