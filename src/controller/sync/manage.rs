@@ -108,8 +108,15 @@ pub(super) fn manage_job(ctx: &mut Ctx<'_>) -> i32 {
         diff = chosen.len();
         indexes = chosen.into_iter().map(Some).collect();
     }
+    create_pods(ctx, indexes);
+    active.saturating_add(to_i32(diff))
+}
+
+/// Asks for one pod per entry of `indexes` (`None`: a NonIndexed pod), in
+/// slow-start batches.
+fn create_pods(ctx: &mut Ctx<'_>, indexes: Vec<Option<i32>>) {
     let creation = create::Creation {
-        job,
+        job: ctx.job(),
         base_pod: ctx.input.base_pod,
         pods: ctx.input.pods,
         taken_names: ctx.input.taken_names,
@@ -128,7 +135,6 @@ pub(super) fn manage_job(ctx: &mut Ctx<'_>) -> i32 {
         ctx.out.created.push((rendered.name.clone(), index));
         ctx.out.actions.push(Action::CreatePod(Box::new(rendered)));
     }
-    active.saturating_add(to_i32(diff))
 }
 
 /// `backoffLimitPerIndex`: of the `chosen` indexes, those whose last
