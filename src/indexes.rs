@@ -189,22 +189,58 @@ impl FromIterator<i32> for IndexSet {
     }
 }
 
-impl fmt::Display for IndexSet {
-    /// Upstream's format: runs of three or more as `a-b`, a run of two as
-    /// `a,b`, singles as `a`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl IndexSet {
+    /// Upstream's text (see the `Display` impl), written with a
+    /// hand-rolled decimal writer: the status holds this text and a write
+    /// formats it whole, so for a fragmented set (every other index
+    /// complete) it was most of an event, going through `fmt` per number.
+    pub(crate) fn to_text(&self) -> String {
+        // Each run is at most "2147483647-2147483647," (22 bytes); most are
+        // far shorter.
+        let mut out = String::with_capacity(self.runs.len().saturating_mul(8));
+        let mut digits = [0u8; 12];
         for (n, (first, last)) in self.runs().enumerate() {
             if n > 0 {
-                f.write_str(",")?;
+                out.push(',');
             }
-            write!(f, "{first}")?;
+            out.push_str(decimal(first, &mut digits));
             if first.checked_add(1) == Some(last) {
-                write!(f, ",{last}")?;
+                out.push(',');
+                out.push_str(decimal(last, &mut digits));
             } else if last > first {
-                write!(f, "-{last}")?;
+                out.push('-');
+                out.push_str(decimal(last, &mut digits));
             }
         }
-        Ok(())
+        out
+    }
+}
+
+/// `n` in decimal, written at the end of `buf`.
+pub(crate) fn decimal(n: i32, buf: &mut [u8; 12]) -> &str {
+    let mut at = buf.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        // `rest % 10` is a digit: the cast cannot truncate.
+        buf[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    std::str::from_utf8(&buf[at..]).unwrap_or_default()
+}
+
+impl fmt::Display for IndexSet {
+    /// Upstream's format: runs of three or more as `a-b`, a run of two as
+    /// `a,b`, singles as `a` ([`IndexSet::to_text`]).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_text())
     }
 }
 
@@ -230,6 +266,26 @@ mod tests {
             let collected: IndexSet = indexes.iter().copied().collect();
             prop_assert_eq!(&collected, &one_by_one);
             prop_assert_eq!(collected.to_string(), one_by_one.to_string());
+        }
+
+        #[test]
+        fn the_text_is_upstreams_format(
+            indexes in proptest::collection::vec(
+                prop_oneof![0i32..40, Just(i32::MAX), Just(i32::MAX - 1), any::<i32>()],
+                0..60,
+            )
+        ) {
+            let set: IndexSet = indexes.iter().copied().collect();
+            // The format written out with `format!`, run by run.
+            let expected: Vec<String> = set
+                .runs()
+                .map(|(first, last)| match i64::from(last) - i64::from(first) {
+                    0 => format!("{first}"),
+                    1 => format!("{first},{last}"),
+                    _ => format!("{first}-{last}"),
+                })
+                .collect();
+            prop_assert_eq!(set.to_text(), expected.join(","));
         }
     }
 

@@ -10,6 +10,7 @@ use super::failure_policy::match_policy;
 use super::pod::PodRecord;
 use super::pods::{Fnv, PodStore, fnv1a};
 use crate::api::{EnvVar, ObjectMeta, OwnerReference, Pod, Value, keys};
+use crate::indexes::decimal;
 use crate::valid::ValidJob;
 
 /// What naming and asking for a pod read from the machine's state.
@@ -178,26 +179,6 @@ pub(crate) fn generate_name(job_name: &str, index: Option<i32>, out: &mut String
     out.push('-');
     out.push_str(decimal(index, &mut digits));
     out.push('-');
-}
-
-/// `n` in decimal, written at the end of `buf`.
-fn decimal(n: i32, buf: &mut [u8; 12]) -> &str {
-    let mut at = buf.len();
-    let mut rest = n.unsigned_abs();
-    loop {
-        at -= 1;
-        // `rest % 10` is a digit: the cast cannot truncate.
-        buf[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    if n < 0 {
-        at -= 1;
-        buf[at] = b'-';
-    }
-    std::str::from_utf8(&buf[at..]).unwrap_or_default()
 }
 
 /// The API server's name generation, made deterministic: the base (the

@@ -40,12 +40,12 @@ impl StatusIndexes {
             Some(_) => {
                 let text = status.failed_indexes.as_deref().unwrap_or_default();
                 let failed = IndexSet::parse(text, completions);
-                let canonical = status.failed_indexes.as_deref() == Some(&*failed.to_string());
+                let canonical = status.failed_indexes.as_deref() == Some(&*failed.to_text());
                 (failed, canonical)
             }
             None => (IndexSet::new(), status.failed_indexes.is_none()),
         };
-        let canonical = failed_canonical && completed.to_string() == status.completed_indexes;
+        let canonical = failed_canonical && completed.to_text() == status.completed_indexes;
         StatusIndexes {
             completed,
             failed,

@@ -14,6 +14,7 @@ use crate::controller::action::Action;
 use crate::controller::pod::PodRecord;
 use crate::controller::pods::PodId;
 use crate::controller::status_indexes::StatusIndexes;
+use crate::indexes::IndexSet;
 use crate::status::{ensure_condition, new_condition};
 
 /// Upstream `trackJobStatusAndRemoveFinalizers` (with the pure model's
@@ -186,10 +187,10 @@ fn write_indexes(ctx: &mut Ctx<'_>, status: &mut JobStatus) -> bool {
     let completed_changed = matches!(ctx.succeeded_indexes, Cow::Owned(_));
     let failed_changed = matches!(ctx.failed_indexes, Some(Cow::Owned(_)));
     if completed_changed || !canonical {
-        status.completed_indexes = ctx.succeeded_indexes.to_string();
+        status.completed_indexes = ctx.succeeded_indexes.to_text();
     }
     if failed_changed || !canonical {
-        status.failed_indexes = ctx.failed_indexes.as_deref().map(ToString::to_string);
+        status.failed_indexes = ctx.failed_indexes.as_deref().map(IndexSet::to_text);
     }
     if completed_changed || failed_changed || !canonical {
         // The sets are not read again in this sync: hand them over.
