@@ -337,6 +337,13 @@ mod tests {
         (code, text(out), text(err))
     }
 
+    /// A fresh directory for one test's files (the caller removes it).
+    fn scratch_dir(test: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("simulate-{test}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        dir
+    }
+
     fn golden_dir() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
     }
@@ -380,8 +387,7 @@ mod tests {
 
     #[test]
     fn the_svg_is_xml_with_one_group_of_bars_per_pod() {
-        let dir = std::env::temp_dir().join(format!("simulate-svg-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let dir = scratch_dir("svg");
         let path = dir.join("run.svg");
         let path_text = path.to_str().expect("a UTF-8 path");
         let (code, _, err) = simulate(&[
@@ -443,8 +449,7 @@ mod tests {
         assert!(out.is_empty(), "nothing on stdout: {out}");
         assert!(err.contains("spec.parallelism"), "the field path: {err}");
 
-        let dir = std::env::temp_dir().join(format!("simulate-bad-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let dir = scratch_dir("bad");
         let typo = dir.join("typo.yaml");
         std::fs::write(
             &typo,

@@ -278,6 +278,17 @@ fn new_backoff_record(
     record
 }
 
+/// Whether the status holds a decided outcome (`FailureTarget` or
+/// `SuccessCriteriaMet` true): no pod is created after it.
+fn outcome_decided(status: &JobStatus) -> bool {
+    status
+        .true_condition(&JobConditionType::FailureTarget)
+        .is_some()
+        || status
+            .true_condition(&JobConditionType::SuccessCriteriaMet)
+            .is_some()
+}
+
 fn delay(failures: u32) -> Duration {
     if failures == 0 {
         return Duration::zero();
@@ -1096,12 +1107,7 @@ impl Harness {
         let now = self.now;
         let job = self.primary.ctl.job().clone();
         let post = self.primary.ctl.status().clone();
-        let decided = post
-            .true_condition(&JobConditionType::FailureTarget)
-            .is_some()
-            || post
-                .true_condition(&JobConditionType::SuccessCriteriaMet)
-                .is_some();
+        let decided = outcome_decided(&post);
         let completions = job.completions();
         let only_failed = job.only_replace_failed_pods();
         let mut created_any = false;
@@ -1479,12 +1485,7 @@ impl Harness {
                 );
             }
         }
-        let decided = post
-            .true_condition(&JobConditionType::FailureTarget)
-            .is_some()
-            || post
-                .true_condition(&JobConditionType::SuccessCriteriaMet)
-                .is_some();
+        let decided = outcome_decided(&post);
         if let Some(ads) = job.active_deadline_seconds() {
             if !job.is_suspended() && !decided && !post.is_finished() {
                 if let Some(start) = post.start_time {
