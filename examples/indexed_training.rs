@@ -8,8 +8,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use job_controller::api::{JobStatus, Pod, keys};
-use job_controller::{Action, JobController, PodEvent, ValidJob, parse_job};
+use job_controller::api::{JobStatus, keys};
+use job_controller::sim::{Cluster, pod};
+use job_controller::{JobController, ValidJob, parse_job};
 
 const TRAIN: &str = r#"
 apiVersion: batch/v1
@@ -33,47 +34,30 @@ spec:
         image: myorg/trainer:3.0
 "#;
 
-/// A tiny cluster: creates what is asked, reports everything back.
+/// The Job's controller and the API server ([`Cluster`], the crate's
+/// executor of actions: it creates what is asked and reports every change
+/// back), with a clock.
 struct Sim {
     ctl: JobController,
+    cluster: Cluster,
     t0: DateTime<Utc>,
     now: DateTime<Utc>,
-    pods: BTreeMap<String, Pod>,
     by_index: BTreeMap<i32, String>,
 }
 
 impl Sim {
-    /// Carries out queued actions, printing them.
+    /// Lets the cluster carry out what the controller asks, printing it.
     fn drain(&mut self) {
-        while let Some(action) = self.ctl.poll_action() {
-            let t = (self.now - self.t0).num_seconds();
-            match action {
-                Action::CreatePod(p) => {
-                    let index = p.index.unwrap_or(-1);
-                    let mut pod = p.into_pod();
-                    let name = pod.metadata.name.clone();
-                    let fc = &pod.metadata.annotations[keys::JOB_INDEX_FAILURE_COUNT];
-                    println!("  {t:>3}s -> CreatePod {name} (index {index}, failure-count {fc})");
-                    pod.metadata.uid = name.clone();
-                    pod.metadata.creation_timestamp = Some(self.now);
-                    pod.status = serde_yaml::from_str("phase: Running").ok();
-                    self.by_index.insert(index, name.clone());
-                    self.pods.insert(name, pod.clone());
-                    self.ctl
-                        .handle_pod(self.now, PodEvent::Observed(&pod))
-                        .unwrap();
-                }
-                Action::RemoveFinalizer { name, .. } => {
-                    println!("  {t:>3}s -> RemoveFinalizer {name}");
-                    if let Some(p) = self.pods.get_mut(&name) {
-                        p.metadata
-                            .finalizers
-                            .retain(|f| f != keys::JOB_TRACKING_FINALIZER);
-                    }
-                }
-                Action::UpdateStatus(s) => println!("  {t:>3}s -> UpdateStatus {}", summary(&s)),
-                other => println!("  {t:>3}s -> {other:?}"),
-            }
+        let t = (self.now - self.t0).num_seconds();
+        let settled = self.cluster.settle(&mut self.ctl, self.now).unwrap();
+        for action in &settled.actions {
+            println!("  {t:>3}s -> {action}");
+        }
+        for (name, index) in settled.created {
+            let pod = self.cluster.pod(&name).expect("created");
+            let fc = &pod.metadata.annotations[keys::JOB_INDEX_FAILURE_COUNT];
+            println!("         {name}: failure-count {fc}");
+            self.by_index.insert(index.unwrap_or(-1), name);
         }
     }
 
@@ -98,17 +82,17 @@ impl Sim {
         self.advance(secs);
         let name = self.by_index[&index].clone();
         println!("t={secs}s  index {index} ({name}) exits {code}");
-        // The pod as the API serves it: phase and the trainer's exit code.
-        let phase = if code == 0 { "Succeeded" } else { "Failed" };
-        let status = format!(
-            "phase: {phase}\ncontainerStatuses:\n- name: trainer\n  \
-             state: {{terminated: {{exitCode: {code}, finishedAt: '{}'}}}}",
-            self.now.to_rfc3339()
-        );
-        let (now, pod) = (self.now, self.pods.get_mut(&name).unwrap());
-        pod.status = Some(serde_yaml::from_str(&status).expect("a pod status"));
-        let pod = pod.clone();
-        self.ctl.handle_pod(now, PodEvent::Observed(&pod)).unwrap();
+        // What the kubelet reports: phase and the trainer's exit code.
+        let now = self.now;
+        self.cluster
+            .update(&mut self.ctl, now, &name, |p| {
+                if code == 0 {
+                    pod::succeeded(p, now);
+                } else {
+                    pod::failed(p, code, Some("trainer"), now);
+                }
+            })
+            .unwrap();
         self.drain();
     }
 }
@@ -140,9 +124,10 @@ fn main() {
         ctl: JobController::new(job, t0),
         t0,
         now: t0,
-        pods: BTreeMap::new(),
+        cluster: Cluster::new(),
         by_index: BTreeMap::new(),
     };
+    sim.cluster.record_actions(true);
     sim.drain();
 
     // Exit 1 is counted; backoffLimitPerIndex 1 allows one retry of index 1,

@@ -7,8 +7,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use job_controller::api::{JobStatus, Pod, keys};
-use job_controller::{Action, JobController, PodEvent, ValidJob, parse_job};
+use job_controller::api::JobStatus;
+use job_controller::sim::{Cluster, pod};
+use job_controller::{JobController, ValidJob, parse_job};
 
 const LEADER_WORKERS: &str = r#"
 apiVersion: batch/v1
@@ -34,52 +35,22 @@ struct Sim {
     ctl: JobController,
     t0: DateTime<Utc>,
     now: DateTime<Utc>,
-    pods: BTreeMap<String, Pod>,
+    cluster: Cluster,
     by_index: BTreeMap<i32, String>,
 }
 
 impl Sim {
-    /// Carries out queued actions: creations appear Running, deletions
-    /// leave the pod terminating until [`Sim::gone`].
+    /// Lets the cluster carry out what the controller asks, printing it:
+    /// creations appear Pending, deletions leave the pod terminating until
+    /// [`Sim::gone`].
     fn drain(&mut self) {
-        while let Some(action) = self.ctl.poll_action() {
-            let t = (self.now - self.t0).num_seconds();
-            match action {
-                Action::CreatePod(p) => {
-                    let index = p.index.unwrap_or(-1);
-                    let mut pod = p.into_pod();
-                    let name = pod.metadata.name.clone();
-                    let role = if index == 0 { "leader" } else { "worker" };
-                    println!("  {t:>3}s -> CreatePod {name} (index {index}, {role})");
-                    pod.metadata.uid = name.clone();
-                    pod.metadata.creation_timestamp = Some(self.now);
-                    pod.status = serde_yaml::from_str("phase: Running").ok();
-                    self.by_index.insert(index, name.clone());
-                    self.pods.insert(name, pod.clone());
-                    self.ctl
-                        .handle_pod(self.now, PodEvent::Observed(&pod))
-                        .unwrap();
-                }
-                Action::DeletePod { name, reason } => {
-                    println!("  {t:>3}s -> DeletePod {name} ({reason:?})");
-                    let pod = self.pods.get_mut(&name).unwrap();
-                    pod.metadata.deletion_timestamp = Some(self.now);
-                    let pod = pod.clone();
-                    self.ctl
-                        .handle_pod(self.now, PodEvent::Observed(&pod))
-                        .unwrap();
-                }
-                Action::RemoveFinalizer { name, .. } => {
-                    println!("  {t:>3}s -> RemoveFinalizer {name}");
-                    if let Some(p) = self.pods.get_mut(&name) {
-                        p.metadata
-                            .finalizers
-                            .retain(|f| f != keys::JOB_TRACKING_FINALIZER);
-                    }
-                }
-                Action::UpdateStatus(s) => println!("  {t:>3}s -> UpdateStatus {}", summary(&s)),
-                other => println!("  {t:>3}s -> {other:?}"),
-            }
+        let t = (self.now - self.t0).num_seconds();
+        let settled = self.cluster.settle(&mut self.ctl, self.now).unwrap();
+        for action in &settled.actions {
+            println!("  {t:>3}s -> {action}");
+        }
+        for (name, index) in settled.created {
+            self.by_index.insert(index.unwrap_or(-1), name);
         }
     }
 
@@ -88,16 +59,10 @@ impl Sim {
         self.now = self.t0 + Duration::seconds(secs);
         let name = self.by_index[&index].clone();
         println!("t={secs}s  index {index} ({name}) succeeds");
-        // The pod as the API serves it: Succeeded, its container exited 0.
-        let status = format!(
-            "phase: Succeeded\ncontainerStatuses:\n- name: node\n  \
-             state: {{terminated: {{exitCode: 0, finishedAt: '{}'}}}}",
-            self.now.to_rfc3339()
-        );
-        let (now, pod) = (self.now, self.pods.get_mut(&name).unwrap());
-        pod.status = Some(serde_yaml::from_str(&status).expect("a pod status"));
-        let pod = pod.clone();
-        self.ctl.handle_pod(now, PodEvent::Observed(&pod)).unwrap();
+        let now = self.now;
+        self.cluster
+            .update(&mut self.ctl, now, &name, |p| pod::succeeded(p, now))
+            .unwrap();
         self.drain();
     }
 
@@ -106,10 +71,7 @@ impl Sim {
         self.now = self.t0 + Duration::seconds(secs);
         let name = self.by_index[&index].clone();
         println!("t={secs}s  worker {index} ({name}) is gone");
-        self.pods.remove(&name);
-        self.ctl
-            .handle_pod(self.now, PodEvent::Gone { name: &name })
-            .unwrap();
+        self.cluster.remove(&mut self.ctl, self.now, &name).unwrap();
         self.drain();
     }
 }
@@ -140,9 +102,10 @@ fn main() {
         ctl: JobController::new(job, t0),
         t0,
         now: t0,
-        pods: BTreeMap::new(),
+        cluster: Cluster::new(),
         by_index: BTreeMap::new(),
     };
+    sim.cluster.record_actions(true);
     sim.drain();
 
     // The leader succeeds: the rule `succeededIndexes: "0"` matches, the

@@ -2,6 +2,8 @@
 
 use chrono::{DateTime, Utc};
 
+use std::fmt;
+
 use std::sync::Arc;
 
 use crate::api::{JobStatus, Pod};
@@ -58,6 +60,63 @@ pub enum Action {
         /// Why.
         reason: DeleteJobReason,
     },
+}
+
+/// One line for logs and timelines, e.g. `CreatePod pi-0-x7k2p (index 0)`,
+/// `DeletePod pi-b9d4q (TooManyActive)`, `UpdateStatus active=2 ready=1
+/// succeeded=3 failed=0 Complete=True/CompletionsReached`.
+///
+/// ```
+/// use job_controller::{Action, DeleteReason};
+///
+/// let delete = Action::DeletePod { name: "pi-b9d4q".into(), reason: DeleteReason::Suspended };
+/// assert_eq!(delete.to_string(), "DeletePod pi-b9d4q (Suspended)");
+/// ```
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::CreatePod(p) => match p.index {
+                Some(i) => write!(f, "CreatePod {} (index {i})", p.name),
+                None => write!(f, "CreatePod {}", p.name),
+            },
+            Action::DeletePod { name, reason } => write!(f, "DeletePod {name} ({reason:?})"),
+            Action::RemoveFinalizer { name, .. } => write!(f, "RemoveFinalizer {name}"),
+            Action::AdoptPod { name, .. } => write!(f, "AdoptPod {name}"),
+            Action::ReleasePod { name, .. } => write!(f, "ReleasePod {name}"),
+            Action::UpdateStatus(s) => {
+                write!(
+                    f,
+                    "UpdateStatus active={} ready={} succeeded={} failed={}",
+                    s.active,
+                    s.ready.unwrap_or(0),
+                    s.succeeded,
+                    s.failed
+                )?;
+                if let Some(t) = s.terminating {
+                    write!(f, " terminating={t}")?;
+                }
+                if !s.completed_indexes.is_empty() {
+                    write!(f, " completedIndexes={}", s.completed_indexes)?;
+                }
+                if let Some(failed) = s.failed_indexes.as_deref().filter(|x| !x.is_empty()) {
+                    write!(f, " failedIndexes={failed}")?;
+                }
+                if let Some(u) = &s.uncounted_terminated_pods {
+                    if !u.succeeded.is_empty() {
+                        write!(f, " uncountedSucceeded={}", u.succeeded.len())?;
+                    }
+                    if !u.failed.is_empty() {
+                        write!(f, " uncountedFailed={}", u.failed.len())?;
+                    }
+                }
+                for c in &s.conditions {
+                    write!(f, " {}={}/{}", c.type_, c.status, c.reason)?;
+                }
+                Ok(())
+            }
+            Action::DeleteJob { reason } => write!(f, "DeleteJob ({reason:?})"),
+        }
+    }
 }
 
 /// A pod the controller wants created.

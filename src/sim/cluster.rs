@@ -1,5 +1,10 @@
 //! The API server's part: pods as the API holds them, and the controller's
 //! actions carried out on them.
+//!
+//! This is the crate's one executor of [`Action`]s: the simulator, the
+//! examples and every test driver carry actions out through it, so a
+//! created pod gets the same UID scheme, a deletion the same timestamp and
+//! an adoption the same patch wherever the machine is driven.
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
@@ -7,10 +12,13 @@ use std::hash::BuildHasherDefault;
 use chrono::{DateTime, Utc};
 
 use crate::api::{JobStatus, OwnerReference, Pod, PodPhase, keys};
-use crate::controller::{Action, DeleteReason, Fnv, JobController, MachineError, PodEvent};
+use crate::controller::{
+    Action, DeleteReason, Fnv, JobController, MachineError, PodEvent, PodToCreate,
+};
 
 /// What one [`Cluster::settle`] carried out.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct Settled {
     /// Pods created, in the order asked, with their completion index.
     pub created: Vec<(String, Option<i32>)>,
@@ -22,6 +30,13 @@ pub struct Settled {
     pub statuses: Vec<JobStatus>,
     /// Whether the controller asked for the Job to be deleted.
     pub job_deleted: bool,
+    /// Creations the API refused because a pod of that name exists (the
+    /// API server's `AlreadyExists`); each was reported with
+    /// [`JobController::handle_create_failed`].
+    pub refused: Vec<String>,
+    /// Every action carried out, in order, if the cluster keeps a record
+    /// ([`Cluster::record_actions`]); empty otherwise.
+    pub actions: Vec<Action>,
 }
 
 /// Pods as the API server holds them.
@@ -35,6 +50,11 @@ pub struct Cluster {
     /// being deleted), kept as pods change.
     running: usize,
     uids_issued: u64,
+    /// Creations asked for and not carried out yet, oldest first, while
+    /// creations are held ([`Cluster::hold_creations`]).
+    held: Vec<PodToCreate>,
+    hold: bool,
+    record: bool,
 }
 
 /// Whether a pod counts in [`Cluster::running`].
@@ -64,6 +84,79 @@ impl Cluster {
     /// How many pods are neither finished nor being deleted.
     pub fn running(&self) -> usize {
         self.running
+    }
+
+    /// Holds every creation asked for from now on (`true`) instead of
+    /// carrying it out at once, until [`ack_create`](Self::ack_create) or
+    /// [`fail_create`](Self::fail_create): the API call in flight, for
+    /// tests of what the machine does meanwhile. `false` carries out later
+    /// creations at once; those already held stay held.
+    pub fn hold_creations(&mut self, hold: bool) {
+        self.hold = hold;
+    }
+
+    /// The creations held ([`hold_creations`](Self::hold_creations)),
+    /// oldest first.
+    pub fn held(&self) -> &[PodToCreate] {
+        &self.held
+    }
+
+    /// Keeps (`true`) every action carried out in [`Settled::actions`],
+    /// for tests that look at the machine's exact requests.
+    pub fn record_actions(&mut self, record: bool) {
+        self.record = record;
+    }
+
+    /// The held creation of `name` succeeds: the pod is stored (Pending)
+    /// and reported. Returns `Ok(false)` if no creation of that name is
+    /// held; a held creation whose name was taken meanwhile is refused
+    /// and reported with [`JobController::handle_create_failed`].
+    pub fn ack_create(
+        &mut self,
+        ctl: &mut JobController,
+        now: DateTime<Utc>,
+        name: &str,
+    ) -> Result<bool, MachineError> {
+        let Some(at) = self.held.iter().position(|p| p.name() == name) else {
+            return Ok(false);
+        };
+        let create = self.held.remove(at);
+        if self.pods.contains_key(name) {
+            ctl.handle_create_failed(now, name)?;
+        } else {
+            self.store_created(create, now);
+            self.report(ctl, now, name)?;
+        }
+        Ok(true)
+    }
+
+    /// The held creation of `name` fails: nothing is stored, and the
+    /// machine hears of it ([`JobController::handle_create_failed`]).
+    /// Returns `Ok(false)` if no creation of that name is held.
+    pub fn fail_create(
+        &mut self,
+        ctl: &mut JobController,
+        now: DateTime<Utc>,
+        name: &str,
+    ) -> Result<bool, MachineError> {
+        let Some(at) = self.held.iter().position(|p| p.name() == name) else {
+            return Ok(false);
+        };
+        self.held.remove(at);
+        ctl.handle_create_failed(now, name)?;
+        Ok(true)
+    }
+
+    /// Stores a created pod as the API server does: a fresh UID, the
+    /// creation time, phase Pending.
+    fn store_created(&mut self, create: PodToCreate, now: DateTime<Utc>) {
+        let mut pod = create.into_pod();
+        let name = pod.metadata.name.clone();
+        self.uids_issued += 1;
+        pod.metadata.uid = format!("{name}-{}", self.uids_issued);
+        pod.metadata.creation_timestamp = Some(now);
+        super::pod::pending(&mut pod);
+        self.put(name, pod);
     }
 
     /// Stores a pod, replacing one of the same name.
@@ -176,8 +269,10 @@ impl Cluster {
     ) -> Result<Settled, MachineError> {
         let mut settled = Settled::default();
         while let Some(action) = ctl.poll_action() {
-            if let Some(name) = self.carry_out(ctl, now, action, &mut settled) {
-                self.report(ctl, now, &name)?;
+            match self.carry_out(ctl, now, action, &mut settled) {
+                Report::Pod(name) => self.report(ctl, now, &name)?,
+                Report::Refused(name) => ctl.handle_create_failed(now, &name)?,
+                Report::Nothing => {}
             }
         }
         Ok(settled)
@@ -195,13 +290,19 @@ impl Cluster {
         let mut settled = Settled::default();
         loop {
             let mut reports = Vec::new();
+            let mut refused = Vec::new();
             while let Some(action) = ctl.poll_action() {
-                if let Some(name) = self.carry_out(ctl, now, action, &mut settled) {
-                    reports.push(name);
+                match self.carry_out(ctl, now, action, &mut settled) {
+                    Report::Pod(name) => reports.push(name),
+                    Report::Refused(name) => refused.push(name),
+                    Report::Nothing => {}
                 }
             }
-            if reports.is_empty() {
+            if reports.is_empty() && refused.is_empty() {
                 return Ok(settled);
+            }
+            for name in &refused {
+                ctl.handle_create_failed(now, name)?;
             }
             let events = reports
                 .iter()
@@ -211,35 +312,48 @@ impl Cluster {
         }
     }
 
-    /// Carries out one action; returns the pod to report, if any.
+    /// Carries out one action; returns what to report.
     fn carry_out(
         &mut self,
         ctl: &JobController,
         now: DateTime<Utc>,
         action: Action,
         settled: &mut Settled,
-    ) -> Option<String> {
+    ) -> Report {
+        if self.record {
+            settled.actions.push(action.clone());
+        }
         match action {
             Action::CreatePod(p) => {
-                let index = p.index;
-                let mut pod = p.into_pod();
-                let name = pod.metadata.name.clone();
-                self.uids_issued += 1;
-                pod.metadata.uid = format!("{name}-{}", self.uids_issued);
-                pod.metadata.creation_timestamp = Some(now);
-                super::pod::pending(&mut pod);
-                settled.created.push((name.clone(), index));
-                self.put(name.clone(), pod);
-                Some(name)
+                let name = p.name().to_owned();
+                settled.created.push((name.clone(), p.index));
+                if self.hold {
+                    self.held.push(*p);
+                    Report::Nothing
+                } else if self.pods.contains_key(&name) {
+                    settled.refused.push(name.clone());
+                    Report::Refused(name)
+                } else {
+                    self.store_created(*p, now);
+                    Report::Pod(name)
+                }
             }
             Action::DeletePod { name, reason } => {
                 settled.deleted.push((name.clone(), reason));
+                // A second delete of a terminating pod changes nothing, and
+                // a watch reports nothing.
+                let mut marked = false;
                 self.modify(&name, |pod| {
                     if pod.metadata.deletion_timestamp.is_none() {
                         pod.metadata.deletion_timestamp = Some(now);
+                        marked = true;
                     }
-                })?;
-                Some(name)
+                });
+                if marked {
+                    Report::Pod(name)
+                } else {
+                    Report::Nothing
+                }
             }
             Action::RemoveFinalizer { name, .. } => {
                 if let Some(pod) = self.pods.get_mut(&name) {
@@ -248,12 +362,12 @@ impl Cluster {
                         .retain(|f| f != keys::JOB_TRACKING_FINALIZER);
                 }
                 settled.finalizers_removed.push(name);
-                None
+                Report::Nothing
             }
-            Action::AdoptPod { name, .. } => {
-                self.modify(&name, |pod| adopt(pod, ctl))?;
-                Some(name)
-            }
+            Action::AdoptPod { name, .. } => match self.modify(&name, |pod| adopt(pod, ctl)) {
+                Some(_) => Report::Pod(name),
+                None => Report::Nothing,
+            },
             Action::ReleasePod { name, .. } => {
                 if let Some(pod) = self.pods.get_mut(&name) {
                     let job_uid = ctl.job().uid().to_owned();
@@ -262,18 +376,27 @@ impl Cluster {
                         .finalizers
                         .retain(|f| f != keys::JOB_TRACKING_FINALIZER);
                 }
-                None
+                Report::Nothing
             }
             Action::UpdateStatus(status) => {
                 settled.statuses.push(status);
-                None
+                Report::Nothing
             }
             Action::DeleteJob { .. } => {
                 settled.job_deleted = true;
-                None
+                Report::Nothing
             }
         }
     }
+}
+
+/// What the controller hears after one action is carried out.
+enum Report {
+    /// The pod changed (or now exists): report it.
+    Pod(String),
+    /// The creation was refused (the name is taken).
+    Refused(String),
+    Nothing,
 }
 
 /// What an adoption patch does: this Job becomes the controller owner and

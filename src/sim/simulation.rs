@@ -710,6 +710,7 @@ impl<B: PodModel> Simulation<B> {
             finalizers_removed,
             statuses,
             job_deleted,
+            ..
         } = settled;
         for (name, index) in created {
             let pod = self.pod_ref(&name);

@@ -1,11 +1,12 @@
 //! A small simulator that drives one [`JobController`] the way a cluster
 //! would, for timeline tests.
 //!
-//! The driver owns the machine and its own copy of every pod (the "API").
-//! After every input it drains `poll_action` and carries each action out at
-//! once, as `tests/conformance/replay_timeline.rs` does:
+//! The driver owns the machine and a [`Cluster`] (the "API", the crate's
+//! one executor of actions, as in `tests/conformance/replay_timeline.rs`
+//! and the simulator). After every input the cluster carries out what the
+//! machine asks, until it is quiet:
 //!
-//! - `CreatePod`: the pod is stored (uid = name, `creationTimestamp` = now,
+//! - `CreatePod`: the pod is stored (a fresh UID, `creationTimestamp` = now,
 //!   phase Pending) and reported back as observed — unless creations are
 //!   held ([`Driver::hold_creations`]), in which case it stays in flight
 //!   until [`Driver::ack_create`] or [`Driver::fail_create`];
@@ -24,15 +25,12 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use job_controller::api::{
-    ConditionStatus, ContainerState, ContainerStateTerminated, ContainerStatus, JobSpec, JobStatus,
-    Pod, PodCondition, PodPhase, PodStatus, Value, keys,
-};
-use job_controller::{
-    Action, DeleteReason, JobController, PodEvent, PodToCreate, TimeoutReason, ValidJob, parse_job,
-};
+use job_controller::api::{ConditionStatus, JobSpec, JobStatus, Pod, PodPhase};
+use job_controller::sim::{Cluster, Settled, pod};
+use job_controller::{DeleteReason, JobController, PodEvent, TimeoutReason, ValidJob, parse_job};
 
 /// Time zero of every driven timeline.
 pub(crate) fn t0() -> DateTime<Utc> {
@@ -71,7 +69,8 @@ pub(crate) struct Created {
     pub index: Option<i32>,
     /// When the machine asked for it (seconds after [`t0`]).
     pub at: i64,
-    /// The pod exactly as asked for.
+    /// The pod as asked for (once stored: with its UID, creation time and
+    /// phase Pending).
     pub pod: Pod,
 }
 
@@ -98,11 +97,11 @@ pub(crate) struct Step {
 pub(crate) struct Driver {
     ctl: JobController,
     now: DateTime<Utc>,
-    pods: BTreeMap<String, Pod>,
+    cluster: Cluster,
     created: Vec<Created>,
+    /// Names of every pod asked for (the machine never asks twice).
+    names: BTreeSet<String>,
     by_index: BTreeMap<i32, String>,
-    in_flight: Vec<PodToCreate>,
-    hold: bool,
     steps: Vec<Step>,
     trace: Vec<String>,
     written: Vec<JobStatus>,
@@ -129,14 +128,16 @@ impl Driver {
 
     fn start(job: ValidJob, hold: bool) -> Driver {
         let now = t0();
+        let mut cluster = Cluster::new();
+        cluster.hold_creations(hold);
+        cluster.record_actions(true);
         let mut d = Driver {
             ctl: JobController::new(job, now),
             now,
-            pods: BTreeMap::new(),
+            cluster,
             created: Vec::new(),
+            names: BTreeSet::new(),
             by_index: BTreeMap::new(),
-            in_flight: Vec::new(),
-            hold,
             steps: Vec::new(),
             trace: Vec::new(),
             written: Vec::new(),
@@ -219,14 +220,14 @@ impl Driver {
 
     /// The pod as the API holds it.
     pub(crate) fn pod(&self, name: &str) -> &Pod {
-        self.pods
-            .get(name)
+        self.cluster
+            .pod(name)
             .unwrap_or_else(|| panic!("pod {name} does not exist"))
     }
 
     /// Whether the pod exists in the API.
     pub(crate) fn exists(&self, name: &str) -> bool {
-        self.pods.contains_key(name)
+        self.cluster.pod(name).is_some()
     }
 
     /// Pods that exist, are not finished and not being deleted, in creation
@@ -234,7 +235,7 @@ impl Driver {
     pub(crate) fn active(&self) -> Vec<String> {
         self.created
             .iter()
-            .filter_map(|c| self.pods.get(&c.name))
+            .filter_map(|c| self.cluster.pod(&c.name))
             .filter(|p| {
                 p.metadata.deletion_timestamp.is_none()
                     && !matches!(p.phase(), PodPhase::Succeeded | PodPhase::Failed)
@@ -247,7 +248,7 @@ impl Driver {
     pub(crate) fn terminating(&self) -> Vec<String> {
         self.created
             .iter()
-            .filter_map(|c| self.pods.get(&c.name))
+            .filter_map(|c| self.cluster.pod(&c.name))
             .filter(|p| p.metadata.deletion_timestamp.is_some())
             .map(|p| p.metadata.name.clone())
             .collect()
@@ -255,7 +256,11 @@ impl Driver {
 
     /// Creations asked for and not yet acknowledged (held mode).
     pub(crate) fn in_flight(&self) -> Vec<String> {
-        self.in_flight.iter().map(|p| p.name().to_owned()).collect()
+        self.cluster
+            .held()
+            .iter()
+            .map(|p| p.name().to_owned())
+            .collect()
     }
 
     /// The log, one entry per input.
@@ -315,36 +320,17 @@ impl Driver {
 
     /// The pod's containers start: phase Running.
     pub(crate) fn run(&mut self, pod: &str, at: i64) {
-        self.pod_event(pod, at, "run", |p, _| {
-            let names = container_names(p);
-            let status = p.status.get_or_insert_with(PodStatus::default);
-            status.phase = Some(PodPhase::Running);
-            status.container_statuses = names.iter().map(|n| running(n)).collect();
-        });
+        self.pod_event(pod, at, "run", |p, _| pod::running(p));
     }
 
     /// The pod becomes ready (Running, `Ready=True`).
     pub(crate) fn ready(&mut self, pod: &str, at: i64) {
-        self.pod_event(pod, at, "ready", |p, now| {
-            let names = container_names(p);
-            let status = p.status.get_or_insert_with(PodStatus::default);
-            status.phase = Some(PodPhase::Running);
-            if status.container_statuses.is_empty() {
-                status.container_statuses = names.iter().map(|n| running(n)).collect();
-            }
-            set_condition(status, "Ready", ConditionStatus::True, None, now);
-        });
+        self.pod_event(pod, at, "ready", |p, now| pod::ready(p, true, now));
     }
 
     /// Every container exits 0: phase Succeeded, finished now.
     pub(crate) fn succeed(&mut self, pod: &str, at: i64) {
-        self.pod_event(pod, at, "succeed", |p, now| {
-            let names = container_names(p);
-            let status = p.status.get_or_insert_with(PodStatus::default);
-            status.phase = Some(PodPhase::Succeeded);
-            status.container_statuses = names.iter().map(|n| terminated(n, 0, now)).collect();
-            set_condition(status, "Ready", ConditionStatus::False, None, now);
-        });
+        self.pod_event(pod, at, "succeed", pod::succeeded);
     }
 
     /// The first container exits with `exit_code` (the others with 0):
@@ -370,38 +356,28 @@ impl Driver {
             Some(c) => format!("fail (exit {exit_code}, {c})"),
             None => format!("fail (exit {exit_code})"),
         };
-        let condition = condition.map(str::to_owned);
         self.pod_event(pod, at, &label, move |p, now| {
-            let names = container_names(p);
-            let status = p.status.get_or_insert_with(PodStatus::default);
-            status.phase = Some(PodPhase::Failed);
-            status.container_statuses = names
-                .iter()
-                .enumerate()
-                .map(|(i, n)| terminated(n, if i == 0 { exit_code } else { 0 }, now))
-                .collect();
-            if let Some(c) = &condition {
-                set_condition(status, c, ConditionStatus::True, Some("Test"), now);
+            pod::failed(p, exit_code, None, now);
+            if let Some(c) = condition {
+                pod::add_condition(p, c, ConditionStatus::True, Some("Test".to_owned()), now);
             }
-            set_condition(status, "Ready", ConditionStatus::False, None, now);
         });
     }
 
     /// Someone deletes the pod: it gets a deletion timestamp (terminating).
     pub(crate) fn terminate(&mut self, pod: &str, at: i64) {
-        self.pod_event(pod, at, "terminate", |p, now| {
-            p.metadata.deletion_timestamp.get_or_insert(now);
-        });
+        self.pod_event(pod, at, "terminate", pod::terminating);
     }
 
     /// The pod disappears from the API.
     pub(crate) fn gone(&mut self, pod: &str, at: i64) {
         self.advance_to(at);
-        assert!(self.pods.remove(pod).is_some(), "pod {pod} does not exist");
         let mut step = self.step(&format!("gone {pod}"));
-        self.ctl
-            .handle_pod(self.now, PodEvent::Gone { name: pod })
+        let removed = self
+            .cluster
+            .remove(&mut self.ctl, self.now, pod)
             .expect("handle_pod(Gone)");
+        assert!(removed.is_some(), "pod {pod} does not exist");
         self.drain(&mut step);
         self.steps.push(step);
     }
@@ -442,14 +418,16 @@ impl Driver {
     /// The held creation of `name` succeeds: the pod exists, Pending.
     pub(crate) fn ack_create(&mut self, name: &str, at: i64) {
         self.advance_to(at);
-        let pos = self
-            .in_flight
-            .iter()
-            .position(|p| p.name() == name)
-            .unwrap_or_else(|| panic!("{name} is not in flight"));
-        let p = self.in_flight.remove(pos);
         let mut step = self.step(&format!("created {name}"));
-        self.materialize(p);
+        let held = self
+            .cluster
+            .ack_create(&mut self.ctl, self.now, name)
+            .expect("handle_pod(created)");
+        assert!(held, "{name} is not in flight");
+        assert!(
+            self.cluster.pod(name).is_some(),
+            "the machine asked for a pod whose name is taken: {name}"
+        );
         self.drain(&mut step);
         self.steps.push(step);
     }
@@ -457,16 +435,12 @@ impl Driver {
     /// The held creation of `name` fails.
     pub(crate) fn fail_create(&mut self, name: &str, at: i64) {
         self.advance_to(at);
-        let pos = self
-            .in_flight
-            .iter()
-            .position(|p| p.name() == name)
-            .unwrap_or_else(|| panic!("{name} is not in flight"));
-        self.in_flight.remove(pos);
         let mut step = self.step(&format!("create failed {name}"));
-        self.ctl
-            .handle_create_failed(self.now, name)
+        let held = self
+            .cluster
+            .fail_create(&mut self.ctl, self.now, name)
             .expect("handle_create_failed");
+        assert!(held, "{name} is not in flight");
         self.drain(&mut step);
         self.steps.push(step);
     }
@@ -498,147 +472,69 @@ impl Driver {
     ) {
         self.advance_to(at);
         let now = self.now;
-        let pod = self
-            .pods
-            .get_mut(name)
-            .unwrap_or_else(|| panic!("pod {name} does not exist"));
-        f(pod, now);
-        let pod = pod.clone();
         let mut step = self.step(&format!("{label} {name}"));
-        self.ctl
-            .handle_pod(now, PodEvent::Observed(&pod))
+        let exists = self
+            .cluster
+            .update(&mut self.ctl, now, name, |pod| f(pod, now))
             .expect("handle_pod");
+        assert!(exists, "pod {name} does not exist");
         self.drain(&mut step);
         self.steps.push(step);
     }
 
-    /// The pod now exists in the API (Pending) and the machine hears of it.
-    fn materialize(&mut self, p: PodToCreate) {
-        let mut pod = p.into_pod();
-        let name = pod.metadata.name.clone();
-        pod.metadata.uid = name.clone();
-        pod.metadata.creation_timestamp = Some(self.now);
-        pod.status = Some(PodStatus {
-            phase: Some(PodPhase::Pending),
-            ..PodStatus::default()
-        });
-        assert!(
-            self.pods.insert(name, pod.clone()).is_none(),
-            "the machine asked for a pod whose name is taken: {}",
-            pod.metadata.name
-        );
-        self.ctl
-            .handle_pod(self.now, PodEvent::Observed(&pod))
-            .expect("handle_pod(created)");
-    }
-
+    /// Lets the cluster carry out everything the machine asks, and logs it.
     fn drain(&mut self, step: &mut Step) {
-        let mut guard = 0;
-        while let Some(action) = self.ctl.poll_action() {
-            guard += 1;
-            assert!(guard < 100_000, "the machine never went quiet");
-            self.trace.push(format!("{}s {action:?}", self.now()));
-            match action {
-                Action::CreatePod(p) => {
-                    let name = p.name().to_owned();
-                    assert!(
-                        !self.created.iter().any(|c| c.name == name),
-                        "the machine asked for {name} twice"
-                    );
-                    step.created.push((name.clone(), p.index));
-                    self.created.push(Created {
-                        name: name.clone(),
-                        index: p.index,
-                        at: self.now(),
-                        pod: p.pod(),
-                    });
-                    if let Some(i) = p.index {
-                        self.by_index.insert(i, name);
-                    }
-                    if self.hold {
-                        self.in_flight.push(*p);
-                    } else {
-                        self.materialize(*p);
-                    }
-                }
-                Action::DeletePod { name, reason } => {
-                    step.deleted.push((name.clone(), reason));
-                    if let Some(pod) = self.pods.get_mut(&name) {
-                        if pod.metadata.deletion_timestamp.is_none() {
-                            pod.metadata.deletion_timestamp = Some(self.now);
-                            let pod = pod.clone();
-                            self.ctl
-                                .handle_pod(self.now, PodEvent::Observed(&pod))
-                                .expect("handle_pod(terminating)");
-                        }
-                    }
-                }
-                Action::RemoveFinalizer { name, .. } => {
-                    step.finalizers_removed.push(name.clone());
-                    if let Some(pod) = self.pods.get_mut(&name) {
-                        pod.metadata
-                            .finalizers
-                            .retain(|f| f != keys::JOB_TRACKING_FINALIZER);
-                    }
-                }
-                Action::UpdateStatus(status) => {
-                    step.status_writes += 1;
-                    self.written.push(status);
-                }
-                Action::DeleteJob { .. } => {
-                    step.delete_job = true;
-                    self.delete_job_at.get_or_insert(secs(self.now));
-                }
-                other => panic!("unexpected action {other:?}"),
+        let now = self.now;
+        let Settled {
+            created,
+            deleted,
+            finalizers_removed,
+            statuses,
+            job_deleted,
+            refused,
+            actions,
+            ..
+        } = self.cluster.settle(&mut self.ctl, now).expect("settle");
+        assert!(
+            refused.is_empty(),
+            "the machine asked for pods whose names are taken: {refused:?}"
+        );
+        let secs_now = self.now();
+        self.trace
+            .extend(actions.iter().map(|a| format!("{secs_now}s {a:?}")));
+        for (name, index) in created {
+            assert!(
+                self.names.insert(name.clone()),
+                "the machine asked for {name} twice"
+            );
+            let pod = match self.cluster.pod(&name) {
+                Some(pod) => pod.clone(),
+                None => self
+                    .cluster
+                    .held()
+                    .iter()
+                    .find(|p| p.name() == name)
+                    .map(job_controller::PodToCreate::pod)
+                    .unwrap_or_else(|| panic!("{name} is neither stored nor held")),
+            };
+            step.created.push((name.clone(), index));
+            self.created.push(Created {
+                name: name.clone(),
+                index,
+                at: secs_now,
+                pod,
+            });
+            if let Some(i) = index {
+                self.by_index.insert(i, name);
             }
         }
+        step.deleted.extend(deleted);
+        step.finalizers_removed.extend(finalizers_removed);
+        step.status_writes += statuses.len();
+        self.written.extend(statuses);
+        if job_deleted {
+            step.delete_job = true;
+            self.delete_job_at.get_or_insert(secs_now);
+        }
     }
-}
-
-fn container_names(p: &Pod) -> Vec<String> {
-    p.spec.containers.iter().map(|c| c.name.clone()).collect()
-}
-
-fn running(name: &str) -> ContainerStatus {
-    ContainerStatus {
-        name: name.to_owned(),
-        state: Some(ContainerState {
-            running: Some(Value::Map(BTreeMap::new())),
-            ..ContainerState::default()
-        }),
-        ..ContainerStatus::default()
-    }
-}
-
-fn terminated(name: &str, code: i32, now: DateTime<Utc>) -> ContainerStatus {
-    ContainerStatus {
-        name: name.to_owned(),
-        state: Some(ContainerState {
-            terminated: Some(ContainerStateTerminated {
-                exit_code: code,
-                finished_at: Some(now),
-                ..ContainerStateTerminated::default()
-            }),
-            ..ContainerState::default()
-        }),
-        ..ContainerStatus::default()
-    }
-}
-
-fn set_condition(
-    status: &mut PodStatus,
-    type_: &str,
-    value: ConditionStatus,
-    reason: Option<&str>,
-    now: DateTime<Utc>,
-) {
-    status.conditions.retain(|c| c.type_ != type_);
-    status.conditions.push(PodCondition {
-        type_: type_.to_owned(),
-        status: value,
-        last_probe_time: None,
-        last_transition_time: Some(now),
-        reason: reason.map(str::to_owned),
-        message: None,
-    });
 }

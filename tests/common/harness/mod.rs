@@ -40,12 +40,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use job_controller::api::Pod;
 use job_controller::api::{
-    CompletionMode, ConditionStatus, ContainerState, ContainerStateTerminated, ContainerStatus,
-    Job, JobCondition, JobConditionType, JobStatus, PodCondition, PodFailurePolicy,
-    PodFailurePolicyAction, PodFailurePolicyOnExitCodesOperator,
-    PodFailurePolicyOnExitCodesRequirement, PodFailurePolicyOnPodConditionsPattern,
-    PodFailurePolicyRule, PodPhase, PodReplacementPolicy, PodStatus, RestartPolicy, SuccessPolicy,
-    SuccessPolicyRule, Value, keys,
+    ConditionStatus, ContainerState, ContainerStateTerminated, ContainerStatus, JobConditionType,
+    JobStatus, PodCondition, PodFailurePolicyAction, PodPhase, PodReplacementPolicy, PodStatus,
+    Value, keys,
 };
 use job_controller::{Action, BackoffRecord, JobController, PodEvent, TimeoutReason, ValidJob};
 
@@ -84,7 +81,7 @@ pub(crate) fn t0() -> DateTime<Utc> {
 }
 
 /// Exit codes a failing container may report.
-pub(crate) const EXIT_CODES: [i32; 4] = [1, 2, 42, 137];
+pub(crate) use job_controller::testing::EXIT_CODES;
 
 /// Where a history's clock starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

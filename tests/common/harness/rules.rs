@@ -328,117 +328,12 @@ pub(super) fn compare_state(a: &Machine, b: &Machine, kind: ShadowKind) -> Check
     Ok(())
 }
 
-pub(super) const FAILURE_REASONS: [&str; 5] = [
-    "BackoffLimitExceeded",
-    "DeadlineExceeded",
-    "PodFailurePolicy",
-    "MaxFailedIndexesExceeded",
-    "FailedIndexes",
-];
-pub(super) const SUCCESS_REASONS: [&str; 2] = ["CompletionsReached", "SuccessPolicy"];
-
-pub(super) fn position<'a>(
-    s: &'a JobStatus,
-    t: &JobConditionType,
-) -> Option<(usize, &'a JobCondition)> {
-    s.conditions
-        .iter()
-        .enumerate()
-        .find(|(_, c)| c.type_ == *t && c.status == ConditionStatus::True)
-}
-
 /// Condition rules: final conditions follow their interim ones with the
 /// same reason and message, reasons are upstream's, success and failure
-/// exclude each other, `completionTime` goes with `Complete`.
+/// exclude each other, `completionTime` goes with `Complete` (the
+/// `testing` feature's rule, shared with users' suites).
 pub(super) fn check_conditions(s: &JobStatus) -> Check {
-    let mut types = BTreeSet::new();
-    for c in &s.conditions {
-        ensure!(
-            types.insert(format!("{:?}", c.type_)),
-            "condition {:?} twice in {:?}",
-            c.type_,
-            s.conditions
-        );
-    }
-    let ft = position(s, &JobConditionType::FailureTarget);
-    let failed = position(s, &JobConditionType::Failed);
-    let scm = position(s, &JobConditionType::SuccessCriteriaMet);
-    let complete = position(s, &JobConditionType::Complete);
-    if let Some((_, c)) = ft {
-        ensure!(
-            FAILURE_REASONS.contains(&c.reason.as_str()),
-            "FailureTarget reason {:?}",
-            c.reason
-        );
-    }
-    if let Some((i, c)) = failed {
-        ensure!(
-            FAILURE_REASONS.contains(&c.reason.as_str()),
-            "Failed reason {:?}",
-            c.reason
-        );
-        let Some((j, t)) = ft else {
-            return Err(format!("Failed without FailureTarget: {:?}", s.conditions));
-        };
-        ensure!(j < i, "Failed before FailureTarget: {:?}", s.conditions);
-        ensure!(
-            t.reason == c.reason && t.message == c.message,
-            "Failed {:?} differs from FailureTarget {:?}",
-            c.reason,
-            t.reason
-        );
-        ensure!(
-            s.completion_time.is_none(),
-            "a Failed Job has a completionTime"
-        );
-    }
-    if let Some((_, c)) = scm {
-        ensure!(
-            SUCCESS_REASONS.contains(&c.reason.as_str()),
-            "SuccessCriteriaMet reason {:?}",
-            c.reason
-        );
-    }
-    if let Some((i, c)) = complete {
-        let Some((j, t)) = scm else {
-            return Err(format!(
-                "Complete without SuccessCriteriaMet: {:?}",
-                s.conditions
-            ));
-        };
-        ensure!(
-            j < i,
-            "Complete before SuccessCriteriaMet: {:?}",
-            s.conditions
-        );
-        ensure!(
-            t.reason == c.reason && t.message == c.message,
-            "Complete {:?} differs from SuccessCriteriaMet {:?}",
-            c.reason,
-            t.reason
-        );
-        ensure!(
-            s.completion_time == c.last_transition_time,
-            "completionTime {:?} is not Complete's time {:?}",
-            s.completion_time,
-            c.last_transition_time
-        );
-    } else {
-        ensure!(
-            s.completion_time.is_none(),
-            "completionTime without Complete"
-        );
-    }
-    ensure!(
-        !(ft.is_some() && scm.is_some()),
-        "both FailureTarget and SuccessCriteriaMet: {:?}",
-        s.conditions
-    );
-    ensure!(
-        !(failed.is_some() && complete.is_some()),
-        "both Failed and Complete"
-    );
-    Ok(())
+    job_controller::testing::check_conditions(s).map_err(|v| v.to_string())
 }
 
 pub(super) fn finish_condition_time(s: &JobStatus) -> Option<DateTime<Utc>> {

@@ -1,12 +1,58 @@
 //! Support for test suites that check their own code against Job semantics
 //! (feature `testing`).
 //!
-//! [`sync`] answers "what would Kubernetes do with this snapshot": one
-//! reconcile of a stored Job, its pods and the controller's in-memory
-//! backoff record, as upstream's `syncJob` runs after an event — the
-//! one-sync form of this crate's conformance cases. It is
-//! [`JobController::restore_with_backoff`] drained, packaged so that the
-//! backoff record is not forgotten by accident.
+//! - [`sync`] answers "what would Kubernetes do with this snapshot": one
+//!   reconcile of a stored Job, its pods and the controller's in-memory
+//!   backoff record, as upstream's `syncJob` runs after an event — the
+//!   one-sync form of this crate's conformance cases. It is
+//!   [`JobController::restore_with_backoff`] drained, packaged so that the
+//!   backoff record is not forgotten by accident.
+//! - Proptest strategies: [`valid_job`] (small valid Jobs in every mode and
+//!   policy, printed as their [`JobParams`] when a case fails) and
+//!   [`steps`] (histories of pod events, clock moves, held and failed
+//!   creations, spec changes and timeouts).
+//! - [`Invariants`]: the rules every history keeps, checked input by input
+//!   over any driver's actions; [`run_history`] runs a history on the
+//!   [`Cluster`](crate::sim::Cluster) with them.
+//!
+//! A property test of a user's own code, here a toy estimate of how many
+//! pods a Job starts with, checked against the machine:
+//!
+//! ```
+//! use chrono::{TimeZone, Utc};
+//! use job_controller::testing::{sync, valid_job};
+//! use job_controller::{Action, BackoffRecord, ValidJob};
+//! use proptest::prelude::*;
+//!
+//! /// The user's function: pods a new Job starts with.
+//! fn first_wave(job: &ValidJob) -> usize {
+//!     if job.is_suspended() {
+//!         return 0;
+//!     }
+//!     let parallelism = job.parallelism().max(0);
+//!     let wanted = job.completions().map_or(parallelism, |c| c.min(parallelism));
+//!     usize::try_from(wanted).unwrap_or(0)
+//! }
+//!
+//! proptest!(|(case in valid_job())| {
+//!     let now = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+//!     let outcome = sync(case.job.clone(), &[], BackoffRecord::default(), now).unwrap();
+//!     let created = outcome.actions.iter().filter(|a| matches!(a, Action::CreatePod(_))).count();
+//!     prop_assert_eq!(created, first_wave(&case.job));
+//! });
+//! ```
+
+mod history;
+mod invariants;
+mod jobs;
+mod run;
+
+pub use history::{Advance, EXIT_CODES, Input, Step, advance, input, step, steps};
+pub use invariants::{Invariants, Violation, check_conditions};
+pub use jobs::{
+    JobParams, Rule, RuleOn, SuccessRule, TestJob, job_params, rule, success_rule, valid_job,
+};
+pub use run::{HistoryError, Run, run_history};
 
 use chrono::{DateTime, Utc};
 
