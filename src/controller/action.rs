@@ -4,9 +4,8 @@ use chrono::{DateTime, Utc};
 
 use std::fmt;
 
-use std::sync::Arc;
-
-use crate::api::{JobStatus, Pod};
+use super::pod_to_create::PodToCreate;
+use crate::api::JobStatus;
 
 /// One effect for the caller to carry out, in the order given.
 // The pod to create is boxed: unboxed, every action (a finalizer removal
@@ -116,88 +115,6 @@ impl fmt::Display for Action {
             }
             Action::DeleteJob { reason } => write!(f, "DeleteJob ({reason:?})"),
         }
-    }
-}
-
-/// A pod the controller wants created.
-///
-/// The pod itself is rendered on demand ([`pod`](Self::pod),
-/// [`into_pod`](Self::into_pod)) from the Job's template, which every
-/// creation of one spec shares: asking for a pod costs the machine its name
-/// and a reference count, not a deep copy of the template that a caller
-/// translating to its own types (k8s-openapi, a simulator's model) would
-/// throw away.
-///
-/// ```
-/// use chrono::{TimeZone, Utc};
-/// use job_controller::{Action, JobController, ValidJob, parse_job};
-///
-/// let job = parse_job("
-/// metadata: {name: pi, namespace: default, uid: p1}
-/// spec:
-///   completionMode: Indexed
-///   completions: 1
-///   template:
-///     spec:
-///       restartPolicy: Never
-///       containers: [{name: main, image: perl}]
-/// ").unwrap();
-/// let now = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
-/// let mut ctl = JobController::new(ValidJob::create(job).unwrap(), now);
-/// let Some(Action::CreatePod(create)) = ctl.poll_action() else { panic!() };
-/// let pod = create.pod();
-/// assert_eq!(pod.metadata.name, create.name());
-/// assert_eq!(pod.metadata.generate_name, "pi-0-");
-/// assert_eq!(create.index, Some(0));
-/// assert_eq!(pod.spec.hostname.as_deref(), Some("pi-0"));
-/// ```
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct PodToCreate {
-    /// The pod's name, drawn as the API server would from its
-    /// `generateName`.
-    pub(crate) name: String,
-    /// The completion index (Indexed Jobs).
-    pub index: Option<i32>,
-    /// Upstream creates pods in "slow start" batches of 1, 2, 4, …: a caller
-    /// that wants the same protection against quota storms creates batch
-    /// `n + 1` only after every pod of batch `n` was created, and reports
-    /// the pods of skipped batches with `handle_create_failed`.
-    pub slow_start_batch: u32,
-    /// `backoffLimitPerIndex`: the failures (counted, ignored) of the
-    /// index so far, written as annotations.
-    pub(crate) index_failures: Option<(i32, i32)>,
-    /// What every pod of the spec has in common.
-    pub(crate) template: Arc<BasePod>,
-}
-
-/// The part of every created pod that does not depend on its name or index
-/// (see `controller::create::base_pod`).
-#[derive(Debug, PartialEq)]
-pub(crate) struct BasePod {
-    pub(crate) pod: Pod,
-    pub(crate) job_name: String,
-}
-
-impl PodToCreate {
-    /// The pod's name (what [`pod`](Self::pod) puts in `metadata.name`).
-    #[must_use]
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The full pod: metadata (name, generateName, labels, annotations,
-    /// finalizer, owner reference) and spec.
-    #[must_use]
-    pub fn pod(&self) -> Pod {
-        crate::controller::create::render(self, self.name.clone())
-    }
-
-    /// [`pod`](Self::pod), reusing the name.
-    #[must_use]
-    pub fn into_pod(mut self) -> Pod {
-        let name = std::mem::take(&mut self.name);
-        crate::controller::create::render(&self, name)
     }
 }
 

@@ -5,12 +5,11 @@ use std::collections::{BTreeMap, HashSet};
 use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
-use super::action::{BasePod, PodToCreate};
 use super::failure_policy::match_policy;
 use super::pod::PodRecord;
+use super::pod_to_create::{BasePod, MAX_GENERATED_NAME_LENGTH, PodToCreate, generate_name};
 use super::pods::{Fnv, PodStore, fnv1a};
 use crate::api::{EnvVar, ObjectMeta, OwnerReference, Pod, Value, keys};
-use crate::indexes::decimal;
 use crate::valid::ValidJob;
 
 /// What naming and asking for a pod read from the machine's state.
@@ -29,9 +28,6 @@ pub(crate) struct Creation<'a> {
 #[derive(Debug, Default)]
 pub(crate) struct IssuedNames(HashSet<u64, BuildHasherDefault<Fnv>>);
 
-/// The API server truncates a `generateName` to this many characters before
-/// appending its 5 random characters (`names.MaxGeneratedNameLength`).
-const MAX_GENERATED_NAME_LENGTH: usize = 58;
 /// The characters the API server draws name suffixes from
 /// (`utilrand.String`: no vowels, no confusable digits).
 const SUFFIX_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
@@ -119,68 +115,6 @@ pub(crate) fn render_pod(
     }
 }
 
-/// The pod `p` asks for, named `name`.
-pub(crate) fn render(p: &PodToCreate, name: String) -> Pod {
-    let job_name = &p.template.job_name;
-    let mut pod = p.template.pod.clone();
-    pod.metadata.name = name;
-    generate_name(job_name, p.index, &mut pod.metadata.generate_name);
-    if let Some(i) = p.index {
-        let meta = &mut pod.metadata;
-        let text = i.to_string();
-        meta.annotations
-            .insert(keys::JOB_COMPLETION_INDEX.to_owned(), text.clone());
-        meta.labels
-            .insert(keys::JOB_COMPLETION_INDEX.to_owned(), text);
-        pod.spec.hostname = Some(format!("{job_name}-{i}"));
-        if let Some((failures, ignored)) = p.index_failures {
-            meta.annotations.insert(
-                keys::JOB_INDEX_FAILURE_COUNT.to_owned(),
-                failures.to_string(),
-            );
-            if ignored > 0 {
-                meta.annotations.insert(
-                    keys::JOB_INDEX_IGNORED_FAILURE_COUNT.to_owned(),
-                    ignored.to_string(),
-                );
-            }
-        }
-    }
-    pod
-}
-
-/// Writes the `generateName` of a pod into `out`: `<job>-`, or for an
-/// index upstream's `podGenerateNameWithIndex`, `<job>-<index>-` with the
-/// job name shortened so that it fits in 58 characters. Written in place:
-/// this runs for every pod created, and `format!` was a tenth of it.
-pub(crate) fn generate_name(job_name: &str, index: Option<i32>, out: &mut String) {
-    out.clear();
-    let Some(index) = index else {
-        out.push_str(job_name);
-        out.push('-');
-        return;
-    };
-    let mut digits = [0u8; 12];
-    let suffix_len = decimal(index, &mut digits).len() + 2;
-    let keep = MAX_GENERATED_NAME_LENGTH.saturating_sub(suffix_len);
-    let prefix = if job_name.len() + suffix_len > MAX_GENERATED_NAME_LENGTH {
-        // The longest prefix of whole characters within `keep` bytes.
-        let cut = job_name
-            .char_indices()
-            .map(|(i, _)| i)
-            .take_while(|i| *i <= keep)
-            .last()
-            .unwrap_or(0);
-        &job_name[..cut.min(keep)]
-    } else {
-        job_name
-    };
-    out.push_str(prefix);
-    out.push('-');
-    out.push_str(decimal(index, &mut digits));
-    out.push('-');
-}
-
 /// The API server's name generation, made deterministic: the base (the
 /// `generateName` in `name`) is cut to 58 characters and 5 characters are
 /// appended, drawn from a generator seeded by the Job's UID and a counter,
@@ -253,39 +187,5 @@ fn new_index_failure_counts(input: &Creation<'_>, predecessor: Option<&PodRecord
         (p.failure_count.saturating_add(1), p.ignored_failure_count)
     } else {
         (p.failure_count, p.ignored_failure_count.saturating_add(1))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn indexed_generate_name_is_shortened_to_fit() {
-        let with_index = |job: &str, i: i32| {
-            let mut out = String::from("stale");
-            generate_name(job, Some(i), &mut out);
-            out
-        };
-        assert_eq!(with_index("pi", 3), "pi-3-");
-        assert_eq!(with_index("pi", 0), "pi-0-");
-        assert_eq!(with_index("pi", 2_147_483_647), "pi-2147483647-");
-        assert_eq!(with_index("pi", -12), "pi--12-");
-        let long = "a".repeat(70);
-        let g = with_index(&long, 12);
-        assert_eq!(g.len(), MAX_GENERATED_NAME_LENGTH);
-        assert!(g.ends_with("-12-"));
-    }
-
-    #[test]
-    fn a_plain_generate_name_is_the_job_name_and_a_dash() {
-        let mut out = String::from("stale");
-        generate_name("pi", None, &mut out);
-        assert_eq!(out, "pi-");
-        // The base of a drawn name is its first 58 characters: for a
-        // 58-character job name, without the dash.
-        let long = "b".repeat(58);
-        generate_name(&long, None, &mut out);
-        assert_eq!(char_prefix(&out, MAX_GENERATED_NAME_LENGTH), long);
     }
 }

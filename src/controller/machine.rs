@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::action::{Action, BasePod, DeleteJobReason, Timeout, TimeoutReason};
+use super::action::{Action, DeleteJobReason, Timeout, TimeoutReason};
 use super::aggregates::Aggregates;
 use super::create;
 use super::error::{MachineError, RestoreError};
 use super::pod::PodRecord;
+use super::pod_to_create::BasePod;
 use super::pods::{Fnv, GoneGuard, PodId, PodStore};
 use super::status_indexes::StatusIndexes;
 use super::sync::{self, SyncInput, SyncOutput};

@@ -144,20 +144,7 @@ pub fn svg<B: PodModel>(sim: &Simulation<B>) -> String {
     let scale = Scale {
         span: end.max(deadline.unwrap_or(0.0)).max(1.0),
     };
-    let rows: BTreeMap<String, Vec<Life>> = if job.is_indexed() {
-        let mut rows: BTreeMap<i32, Vec<Life>> = BTreeMap::new();
-        for l in lives.values() {
-            rows.entry(l.index.unwrap_or(-1)).or_default().push(*l);
-        }
-        rows.into_iter()
-            .map(|(i, v)| (format!("{i:>8}"), v))
-            .collect()
-    } else {
-        lives
-            .iter()
-            .map(|(p, l)| (format!("{:>8}", sim.pod_name(*p)), vec![*l]))
-            .collect()
-    };
+    let rows = rows(sim, &lives);
     let height = if rows.len() <= MAX_ROWS {
         TOP + rows.len() as f64 * ROW + AXIS
     } else {
@@ -181,45 +168,7 @@ pub fn svg<B: PodModel>(sim: &Simulation<B>) -> String {
     );
     let bottom = height - AXIS;
     if rows.len() <= MAX_ROWS {
-        let _ = writeln!(
-            out,
-            "<text x=\"{LEFT}\" y=\"31\" fill=\"#555\">grey pending; then green succeeded, \
-             red failed, purple evicted, orange deleted, blue running; \
-             a gap in a row is the pod-failure backoff</text>"
-        );
-        // Rows sorted by name sort pod names, and indexes padded to one width.
-        for (r, (label, pods)) in rows.iter().enumerate() {
-            let y = TOP + r as f64 * ROW;
-            let _ = writeln!(
-                out,
-                "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
-                LEFT - 6.0,
-                y + ROW - 4.0,
-                escape(label.trim())
-            );
-            for l in pods {
-                // One group per pod, its name and end as the tooltip.
-                let _ = writeln!(
-                    out,
-                    "<g class=\"pod\"><title>{} ({})</title>",
-                    escape(sim.pod_name(l.pod)),
-                    words(l.end)
-                );
-                let started = l.running.unwrap_or(l.ended.unwrap_or(end));
-                bar(&mut out, &scale, l.created, started, y, "#b9bec6");
-                if l.running.is_some() {
-                    bar(
-                        &mut out,
-                        &scale,
-                        started,
-                        l.ended.unwrap_or(end),
-                        y,
-                        colour(l.end),
-                    );
-                }
-                out.push_str("</g>\n");
-            }
-        }
+        row_chart(&mut out, sim, &scale, &rows, end);
     } else {
         counts(&mut out, &scale, &lives, end, bottom);
     }
@@ -235,6 +184,78 @@ pub fn svg<B: PodModel>(sim: &Simulation<B>) -> String {
     }
     out.push_str("</svg>\n");
     out
+}
+
+/// The chart's rows by label: one per completion index (Indexed Jobs) or
+/// per pod. Labels are padded to one width, so that name order sorts
+/// indexes as numbers.
+fn rows<B: PodModel>(
+    sim: &Simulation<B>,
+    lives: &BTreeMap<PodRef, Life>,
+) -> BTreeMap<String, Vec<Life>> {
+    if sim.controller().job().is_indexed() {
+        let mut rows: BTreeMap<i32, Vec<Life>> = BTreeMap::new();
+        for l in lives.values() {
+            rows.entry(l.index.unwrap_or(-1)).or_default().push(*l);
+        }
+        rows.into_iter()
+            .map(|(i, v)| (format!("{i:>8}"), v))
+            .collect()
+    } else {
+        lives
+            .iter()
+            .map(|(p, l)| (format!("{:>8}", sim.pod_name(*p)), vec![*l]))
+            .collect()
+    }
+}
+
+/// A row per index or pod: each pod a grey pending bar, then a bar
+/// coloured by how it ended.
+fn row_chart<B: PodModel>(
+    out: &mut String,
+    sim: &Simulation<B>,
+    scale: &Scale,
+    rows: &BTreeMap<String, Vec<Life>>,
+    end: f64,
+) {
+    let _ = writeln!(
+        out,
+        "<text x=\"{LEFT}\" y=\"31\" fill=\"#555\">grey pending; then green succeeded, \
+         red failed, purple evicted, orange deleted, blue running; \
+         a gap in a row is the pod-failure backoff</text>"
+    );
+    for (r, (label, pods)) in rows.iter().enumerate() {
+        let y = TOP + r as f64 * ROW;
+        let _ = writeln!(
+            out,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
+            LEFT - 6.0,
+            y + ROW - 4.0,
+            escape(label.trim())
+        );
+        for l in pods {
+            // One group per pod, its name and end as the tooltip.
+            let _ = writeln!(
+                out,
+                "<g class=\"pod\"><title>{} ({})</title>",
+                escape(sim.pod_name(l.pod)),
+                words(l.end)
+            );
+            let started = l.running.unwrap_or(l.ended.unwrap_or(end));
+            bar(out, scale, l.created, started, y, "#b9bec6");
+            if l.running.is_some() {
+                bar(
+                    out,
+                    scale,
+                    started,
+                    l.ended.unwrap_or(end),
+                    y,
+                    colour(l.end),
+                );
+            }
+            out.push_str("</g>\n");
+        }
+    }
 }
 
 fn bar(out: &mut String, scale: &Scale, from: f64, to: f64, y: f64, fill: &str) {
@@ -277,75 +298,101 @@ fn axis(out: &mut String, scale: &Scale, y: f64) {
     }
 }
 
+/// Pods pending and running per time bin, and pods finished (succeeded,
+/// failed) by the end of each bin.
+struct Bins {
+    width: f64,
+    pending: Vec<u32>,
+    running: Vec<u32>,
+    succeeded: Vec<u32>,
+    failed: Vec<u32>,
+}
+
+impl Bins {
+    const COUNT: usize = 400;
+
+    fn of(scale: &Scale, lives: &BTreeMap<PodRef, Life>, end: f64) -> Bins {
+        let n = Bins::COUNT;
+        let width = scale.span / n as f64;
+        let mut bins = Bins {
+            width,
+            pending: vec![0; n],
+            running: vec![0; n],
+            succeeded: vec![0; n],
+            failed: vec![0; n],
+        };
+        let at = |t: f64| ((t / width) as usize).min(n - 1);
+        for l in lives.values() {
+            let started = l.running.unwrap_or(l.ended.unwrap_or(end));
+            for b in bins
+                .pending
+                .iter_mut()
+                .take(at(started))
+                .skip(at(l.created))
+            {
+                *b += 1;
+            }
+            if let Some(r) = l.running {
+                let ended = at(l.ended.unwrap_or(end));
+                for b in bins.running.iter_mut().take(ended).skip(at(r)) {
+                    *b += 1;
+                }
+            }
+            if let Some(e) = l.ended {
+                let series = match l.end {
+                    End::Succeeded => &mut bins.succeeded,
+                    End::Failed => &mut bins.failed,
+                    _ => continue,
+                };
+                for b in series.iter_mut().skip(at(e)) {
+                    *b += 1;
+                }
+            }
+        }
+        bins
+    }
+}
+
 /// Pods pending and running per time bin (stacked), and cumulative
 /// successes and failures as lines: the chart for Jobs too large for a row
 /// per pod.
 fn counts(out: &mut String, scale: &Scale, lives: &BTreeMap<PodRef, Life>, end: f64, bottom: f64) {
-    const BINS: usize = 400;
-    let bin = scale.span / BINS as f64;
-    let mut pending = vec![0u32; BINS];
-    let mut running = vec![0u32; BINS];
-    let mut succeeded = vec![0u32; BINS];
-    let mut failed = vec![0u32; BINS];
-    let at = |t: f64| ((t / bin) as usize).min(BINS - 1);
-    for l in lives.values() {
-        let started = l.running.unwrap_or(l.ended.unwrap_or(end));
-        for b in pending.iter_mut().take(at(started)).skip(at(l.created)) {
-            *b += 1;
-        }
-        if let Some(r) = l.running {
-            for b in running
-                .iter_mut()
-                .take(at(l.ended.unwrap_or(end)))
-                .skip(at(r))
-            {
-                *b += 1;
-            }
-        }
-        if let Some(e) = l.ended {
-            let series = match l.end {
-                End::Succeeded => &mut succeeded,
-                End::Failed => &mut failed,
-                _ => continue,
-            };
-            for b in series.iter_mut().skip(at(e)) {
-                *b += 1;
-            }
-        }
-    }
+    let bins = Bins::of(scale, lives, end);
+    let bin = bins.width;
     // Two scales: pods at a time (left), finished so far (right).
-    let top = pending
+    let top = bins
+        .pending
         .iter()
-        .zip(&running)
+        .zip(&bins.running)
         .map(|(p, r)| p + r)
         .max()
         .unwrap_or(1)
         .max(1);
-    let total = succeeded
+    let total = bins
+        .succeeded
         .iter()
-        .chain(&failed)
+        .chain(&bins.failed)
         .copied()
         .max()
         .unwrap_or(1)
         .max(1);
     let y = |n: u32| bottom - f64::from(n) / f64::from(top) * CHART_HEIGHT;
     let y_total = |n: u32| bottom - f64::from(n) / f64::from(total) * CHART_HEIGHT;
-    for i in 0..BINS {
+    for (i, (r, p)) in bins.running.iter().zip(&bins.pending).enumerate() {
         let (x0, x1) = (scale.x(i as f64 * bin), scale.x((i + 1) as f64 * bin));
-        let (r, p) = (running[i], pending[i]);
         let _ = writeln!(
             out,
             "<rect x=\"{x0:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#3b73c4\"/>\
              <rect x=\"{x0:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#b9bec6\"/>",
-            y(r),
+            y(*r),
             x1 - x0,
-            bottom - y(r),
+            bottom - y(*r),
             y(r + p),
             x1 - x0,
-            y(r) - y(r + p)
+            y(*r) - y(r + p)
         );
     }
-    for (series, colour) in [(&succeeded, "#2e9d48"), (&failed, "#d33a2c")] {
+    for (series, colour) in [(&bins.succeeded, "#2e9d48"), (&bins.failed, "#d33a2c")] {
         let points: Vec<String> = series
             .iter()
             .enumerate()

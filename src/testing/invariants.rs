@@ -100,34 +100,7 @@ pub fn check_conditions(s: &JobStatus) -> Result<(), Violation> {
         }
     }
     for (interim, last) in [(ft, failed), (scm, complete)] {
-        if let Some((i, c)) = last {
-            let Some((j, t)) = interim else {
-                return Err(violation(
-                    "conditions",
-                    format!(
-                        "{} without its interim condition: {:?}",
-                        c.type_, s.conditions
-                    ),
-                ));
-            };
-            require!(
-                j < i,
-                "conditions",
-                "{} before {}: {:?}",
-                c.type_,
-                t.type_,
-                s.conditions
-            );
-            require!(
-                t.reason == c.reason && t.message == c.message,
-                "conditions",
-                "{} ({:?}) differs from {} ({:?})",
-                c.type_,
-                c.reason,
-                t.type_,
-                t.reason
-            );
-        }
+        check_interim_first(s, interim, last)?;
     }
     match complete {
         Some((_, c)) => require!(
@@ -148,6 +121,45 @@ pub fn check_conditions(s: &JobStatus) -> Result<(), Violation> {
         "conditions",
         "both FailureTarget and SuccessCriteriaMet: {:?}",
         s.conditions
+    );
+    Ok(())
+}
+
+/// A final condition (`last`) comes after its interim one, with the same
+/// reason and message.
+fn check_interim_first(
+    s: &JobStatus,
+    interim: Option<(usize, &JobCondition)>,
+    last: Option<(usize, &JobCondition)>,
+) -> Result<(), Violation> {
+    let Some((i, c)) = last else {
+        return Ok(());
+    };
+    let Some((j, t)) = interim else {
+        return Err(violation(
+            "conditions",
+            format!(
+                "{} without its interim condition: {:?}",
+                c.type_, s.conditions
+            ),
+        ));
+    };
+    require!(
+        j < i,
+        "conditions",
+        "{} before {}: {:?}",
+        c.type_,
+        t.type_,
+        s.conditions
+    );
+    require!(
+        t.reason == c.reason && t.message == c.message,
+        "conditions",
+        "{} ({:?}) differs from {} ({:?})",
+        c.type_,
+        c.reason,
+        t.type_,
+        t.reason
     );
     Ok(())
 }

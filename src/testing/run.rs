@@ -285,6 +285,34 @@ impl Runner {
 
     /// Applies an input; returns whether it was one (it had a candidate).
     fn input(&mut self, input: Input) -> Result<bool, Violation> {
+        match input {
+            Input::Run(_)
+            | Input::Ready(_)
+            | Input::Unready(_)
+            | Input::Succeed(_)
+            | Input::Fail { .. }
+            | Input::Restart(_)
+            | Input::Terminate(_) => self.kubelet(input),
+            Input::Gone { pod, force } => self.gone(pod, force),
+            Input::Duplicate | Input::Stale { .. } | Input::Late { .. } => self.redeliver(input),
+            Input::CreateFail(sel) => self.creation(sel, false),
+            Input::Ack(sel) => self.creation(sel, true),
+            Input::Hold(hold) => {
+                self.cluster.hold_creations(hold);
+                Ok(false)
+            }
+            Input::Suspend(_) | Input::Parallelism(_) => self.spec_change(input),
+            Input::Timeout => {
+                self.ctl
+                    .handle_timeout(self.now)
+                    .map_err(|e| machine_error(&e))?;
+                Ok(true)
+            }
+        }
+    }
+
+    /// A pod changes as a kubelet (or someone deleting it) would change it.
+    fn kubelet(&mut self, input: Input) -> Result<bool, Violation> {
         let now = self.now;
         match input {
             Input::Run(sel) => self.edit(Candidates::Unfinished, sel, pod::running),
@@ -316,10 +344,7 @@ impl Runner {
                     }
                 })
             }
-            Input::Restart(sel) => {
-                if !self.ctl.job().restarts_on_failure() {
-                    return Ok(false);
-                }
+            Input::Restart(sel) if self.ctl.job().restarts_on_failure() => {
                 self.edit(Candidates::Unfinished, sel, |p| {
                     let restarts = p
                         .status
@@ -332,30 +357,39 @@ impl Runner {
             Input::Terminate(sel) => self.edit(Candidates::NotTerminating, sel, |p| {
                 pod::terminating(p, now);
             }),
-            Input::Gone { pod: sel, force } => {
-                let c = if force {
-                    Candidates::Existing
-                } else {
-                    Candidates::NoFinalizer
-                };
-                let Some(name) = self.pick(c, sel) else {
-                    return Ok(false);
-                };
-                let removed = self
-                    .cluster
-                    .remove(&mut self.ctl, now, &name)
-                    .map_err(|e| machine_error(&e))?;
-                let mut copies = self.copies.remove(&name).unwrap_or_default();
-                copies.extend(removed);
-                self.gone.push(copies);
-                self.last = Some(Last::Gone(name));
-                Ok(true)
-            }
+            _ => Ok(false),
+        }
+    }
+
+    /// A pod disappears: one without the finalizer, or (`force`) any.
+    fn gone(&mut self, sel: u8, force: bool) -> Result<bool, Violation> {
+        let c = if force {
+            Candidates::Existing
+        } else {
+            Candidates::NoFinalizer
+        };
+        let Some(name) = self.pick(c, sel) else {
+            return Ok(false);
+        };
+        let removed = self
+            .cluster
+            .remove(&mut self.ctl, self.now, &name)
+            .map_err(|e| machine_error(&e))?;
+        let mut copies = self.copies.remove(&name).unwrap_or_default();
+        copies.extend(removed);
+        self.gone.push(copies);
+        self.last = Some(Last::Gone(name));
+        Ok(true)
+    }
+
+    /// An event delivered again, late or out of date.
+    fn redeliver(&mut self, input: Input) -> Result<bool, Violation> {
+        match input {
             Input::Duplicate => match self.last.clone() {
                 Some(Last::Pod(p)) => self.deliver(&p),
                 Some(Last::Gone(name)) => {
                     self.ctl
-                        .handle_pod(now, PodEvent::Gone { name: &name })
+                        .handle_pod(self.now, PodEvent::Gone { name: &name })
                         .map_err(|e| machine_error(&e))?;
                     Ok(true)
                 }
@@ -381,46 +415,41 @@ impl Runner {
                 let copy = copies[usize::from(age) % copies.len()].clone();
                 self.deliver(&copy)
             }
-            Input::CreateFail(sel) | Input::Ack(sel) => {
-                let held = self.cluster.held();
-                if held.is_empty() {
-                    return Ok(false);
-                }
-                let name = held[usize::from(sel) % held.len()].name().to_owned();
-                let r = if matches!(input, Input::Ack(_)) {
-                    self.cluster.ack_create(&mut self.ctl, now, &name)
-                } else {
-                    self.cluster.fail_create(&mut self.ctl, now, &name)
-                };
-                r.map_err(|e| machine_error(&e))
-            }
-            Input::Hold(hold) => {
-                self.cluster.hold_creations(hold);
-                Ok(false)
-            }
-            Input::Suspend(_) | Input::Parallelism(_) => {
-                let mut job = self.ctl.job().job().clone();
-                match input {
-                    Input::Suspend(s) => job.spec.suspend = Some(s),
-                    Input::Parallelism(p) => job.spec.parallelism = Some(i32::from(p)),
-                    _ => {}
-                }
-                // A change the API server would refuse never reaches the
-                // controller.
-                let Ok(valid) = self.ctl.job().update(job) else {
-                    return Ok(false);
-                };
-                self.ctl
-                    .handle_spec_change(now, valid)
-                    .map_err(|e| machine_error(&e))?;
-                Ok(true)
-            }
-            Input::Timeout => {
-                self.ctl
-                    .handle_timeout(now)
-                    .map_err(|e| machine_error(&e))?;
-                Ok(true)
-            }
+            _ => Ok(false),
         }
+    }
+
+    /// A held creation succeeds (`ack`) or fails.
+    fn creation(&mut self, sel: u8, ack: bool) -> Result<bool, Violation> {
+        let held = self.cluster.held();
+        if held.is_empty() {
+            return Ok(false);
+        }
+        let name = held[usize::from(sel) % held.len()].name().to_owned();
+        let r = if ack {
+            self.cluster.ack_create(&mut self.ctl, self.now, &name)
+        } else {
+            self.cluster.fail_create(&mut self.ctl, self.now, &name)
+        };
+        r.map_err(|e| machine_error(&e))
+    }
+
+    /// `spec.suspend` or `spec.parallelism` changes.
+    fn spec_change(&mut self, input: Input) -> Result<bool, Violation> {
+        let mut job = self.ctl.job().job().clone();
+        match input {
+            Input::Suspend(s) => job.spec.suspend = Some(s),
+            Input::Parallelism(p) => job.spec.parallelism = Some(i32::from(p)),
+            _ => return Ok(false),
+        }
+        // A change the API server would refuse never reaches the
+        // controller.
+        let Ok(valid) = self.ctl.job().update(job) else {
+            return Ok(false);
+        };
+        self.ctl
+            .handle_spec_change(self.now, valid)
+            .map_err(|e| machine_error(&e))?;
+        Ok(true)
     }
 }

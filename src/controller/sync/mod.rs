@@ -21,10 +21,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::action::{Action, BasePod, DeleteReason};
+use super::action::{Action, DeleteReason};
 use super::aggregates::{Aggregates, ListKey};
 use super::failure_policy::match_policy;
 use super::pod::PodRecord;
+use super::pod_to_create::BasePod;
 use super::pods::{PodId, PodStore};
 use super::status_indexes::StatusIndexes;
 use crate::api::{
