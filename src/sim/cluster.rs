@@ -117,17 +117,38 @@ impl Cluster {
         now: DateTime<Utc>,
         name: &str,
     ) -> Result<bool, MachineError> {
-        let Some(at) = self.held.iter().position(|p| p.name() == name) else {
-            return Ok(false);
-        };
+        match self.store_held(name, now) {
+            None => Ok(false),
+            Some(Carried::Report(name)) => self.report(ctl, now, &name).map(|()| true),
+            Some(Carried::Refused(name)) => ctl.handle_create_failed(now, &name).map(|()| true),
+            Some(Carried::Nothing) => Ok(true),
+        }
+    }
+
+    /// The API's half of [`ack_create`](Self::ack_create): the held
+    /// creation of `name` is stored (or refused, the name being taken)
+    /// without telling the controller; returns what to report, or `None`
+    /// if no creation of that name is held. For drivers that deliver
+    /// reports themselves.
+    pub fn store_held(&mut self, name: &str, now: DateTime<Utc>) -> Option<Carried> {
+        let at = self.held.iter().position(|p| p.name() == name)?;
         let create = self.held.remove(at);
         if self.pods.contains_key(name) {
-            ctl.handle_create_failed(now, name)?;
-        } else {
-            self.store_created(create, now);
-            self.report(ctl, now, name)?;
+            return Some(Carried::Refused(name.to_owned()));
         }
-        Ok(true)
+        self.store_created(create, now);
+        Some(Carried::Report(name.to_owned()))
+    }
+
+    /// The API's half of [`fail_create`](Self::fail_create): the held
+    /// creation of `name` is dropped without telling the controller.
+    /// Returns whether one was held.
+    pub fn drop_held(&mut self, name: &str) -> bool {
+        let Some(at) = self.held.iter().position(|p| p.name() == name) else {
+            return false;
+        };
+        self.held.remove(at);
+        true
     }
 
     /// The held creation of `name` fails: nothing is stored, and the
@@ -139,10 +160,9 @@ impl Cluster {
         now: DateTime<Utc>,
         name: &str,
     ) -> Result<bool, MachineError> {
-        let Some(at) = self.held.iter().position(|p| p.name() == name) else {
+        if !self.drop_held(name) {
             return Ok(false);
-        };
-        self.held.remove(at);
+        }
         ctl.handle_create_failed(now, name)?;
         Ok(true)
     }
@@ -270,9 +290,9 @@ impl Cluster {
         let mut settled = Settled::default();
         while let Some(action) = ctl.poll_action() {
             match self.carry_out(ctl, now, action, &mut settled) {
-                Report::Pod(name) => self.report(ctl, now, &name)?,
-                Report::Refused(name) => ctl.handle_create_failed(now, &name)?,
-                Report::Nothing => {}
+                Carried::Report(name) => self.report(ctl, now, &name)?,
+                Carried::Refused(name) => ctl.handle_create_failed(now, &name)?,
+                Carried::Nothing => {}
             }
         }
         Ok(settled)
@@ -293,9 +313,9 @@ impl Cluster {
             let mut refused = Vec::new();
             while let Some(action) = ctl.poll_action() {
                 match self.carry_out(ctl, now, action, &mut settled) {
-                    Report::Pod(name) => reports.push(name),
-                    Report::Refused(name) => refused.push(name),
-                    Report::Nothing => {}
+                    Carried::Report(name) => reports.push(name),
+                    Carried::Refused(name) => refused.push(name),
+                    Carried::Nothing => {}
                 }
             }
             if reports.is_empty() && refused.is_empty() {
@@ -312,14 +332,17 @@ impl Cluster {
         }
     }
 
-    /// Carries out one action; returns what to report.
-    fn carry_out(
+    /// Carries out one action as the API server would, without telling
+    /// the controller; returns what to report ([`settle`](Self::settle)
+    /// reports it at once). `settled` records what was done. For drivers
+    /// that deliver reports themselves, and check each action first.
+    pub fn carry_out(
         &mut self,
         ctl: &JobController,
         now: DateTime<Utc>,
         action: Action,
         settled: &mut Settled,
-    ) -> Report {
+    ) -> Carried {
         if self.record {
             settled.actions.push(action.clone());
         }
@@ -329,13 +352,13 @@ impl Cluster {
                 settled.created.push((name.clone(), p.index));
                 if self.hold {
                     self.held.push(*p);
-                    Report::Nothing
+                    Carried::Nothing
                 } else if self.pods.contains_key(&name) {
                     settled.refused.push(name.clone());
-                    Report::Refused(name)
+                    Carried::Refused(name)
                 } else {
                     self.store_created(*p, now);
-                    Report::Pod(name)
+                    Carried::Report(name)
                 }
             }
             Action::DeletePod { name, reason } => {
@@ -350,9 +373,9 @@ impl Cluster {
                     }
                 });
                 if marked {
-                    Report::Pod(name)
+                    Carried::Report(name)
                 } else {
-                    Report::Nothing
+                    Carried::Nothing
                 }
             }
             Action::RemoveFinalizer { name, .. } => {
@@ -362,11 +385,11 @@ impl Cluster {
                         .retain(|f| f != keys::JOB_TRACKING_FINALIZER);
                 }
                 settled.finalizers_removed.push(name);
-                Report::Nothing
+                Carried::Nothing
             }
             Action::AdoptPod { name, .. } => match self.modify(&name, |pod| adopt(pod, ctl)) {
-                Some(_) => Report::Pod(name),
-                None => Report::Nothing,
+                Some(_) => Carried::Report(name),
+                None => Carried::Nothing,
             },
             Action::ReleasePod { name, .. } => {
                 if let Some(pod) = self.pods.get_mut(&name) {
@@ -376,26 +399,31 @@ impl Cluster {
                         .finalizers
                         .retain(|f| f != keys::JOB_TRACKING_FINALIZER);
                 }
-                Report::Nothing
+                Carried::Nothing
             }
             Action::UpdateStatus(status) => {
                 settled.statuses.push(status);
-                Report::Nothing
+                Carried::Nothing
             }
             Action::DeleteJob { .. } => {
                 settled.job_deleted = true;
-                Report::Nothing
+                Carried::Nothing
             }
         }
     }
 }
 
-/// What the controller hears after one action is carried out.
-enum Report {
-    /// The pod changed (or now exists): report it.
-    Pod(String),
-    /// The creation was refused (the name is taken).
+/// What the controller is to hear after one action is carried out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub enum Carried {
+    /// The pod changed (or now exists): report it
+    /// ([`Cluster::report`]).
+    Report(String),
+    /// The creation was refused (a pod of that name exists): report it
+    /// with [`JobController::handle_create_failed`].
     Refused(String),
+    /// Nothing changed that a watch would report.
     Nothing,
 }
 

@@ -14,7 +14,7 @@ pub mod gantt;
 pub mod pod;
 mod simulation;
 
-pub use cluster::{Cluster, Settled};
+pub use cluster::{Carried, Cluster, Settled};
 pub use simulation::{
     BATCH_PERIOD, EVICTION_EXIT_CODE, Ending, LogEntry, Outcome, PodBehaviour, PodModel, PodRef,
     Record, SimEvent, SimRng, Simulation, StatusLine,

@@ -19,9 +19,17 @@ fn container_names(pod: &Pod) -> Vec<String> {
     pod.spec.containers.iter().map(|c| c.name.clone()).collect()
 }
 
-/// Sets (replacing any of the same type) a pod condition.
+/// Sets (replacing any of the same type) a pod condition. As the kubelet
+/// does, a condition that already has this status is left alone: its
+/// `lastTransitionTime` stays the time it last changed.
 pub fn set_condition(pod: &mut Pod, type_: &str, value: ConditionStatus, at: DateTime<Utc>) {
     let s = status(pod);
+    if s.conditions
+        .iter()
+        .any(|c| c.type_ == type_ && c.status == value)
+    {
+        return;
+    }
     s.conditions.retain(|c| c.type_ != type_);
     s.conditions.push(PodCondition {
         type_: type_.to_owned(),
@@ -52,30 +60,45 @@ pub fn add_condition(
     });
 }
 
-fn running_container(name: &str) -> ContainerStatus {
-    ContainerStatus {
-        name: name.to_owned(),
-        state: Some(ContainerState {
-            running: Some(Value::Map(BTreeMap::new())),
+fn running_state() -> ContainerState {
+    ContainerState {
+        running: Some(Value::Map(BTreeMap::new())),
+        ..Default::default()
+    }
+}
+
+fn terminated_state(code: i32, at: DateTime<Utc>) -> ContainerState {
+    ContainerState {
+        terminated: Some(ContainerStateTerminated {
+            exit_code: code,
+            finished_at: Some(at),
             ..Default::default()
         }),
         ..Default::default()
     }
 }
 
-fn terminated_container(name: &str, code: i32, at: DateTime<Utc>) -> ContainerStatus {
-    ContainerStatus {
-        name: name.to_owned(),
-        state: Some(ContainerState {
-            terminated: Some(ContainerStateTerminated {
-                exit_code: code,
-                finished_at: Some(at),
-                ..Default::default()
-            }),
+/// Every container of the pod's spec in `state(name)`, keeping the restart
+/// count the kubelet reported for it so far.
+fn set_containers(pod: &mut Pod, state: impl Fn(&str) -> ContainerState) {
+    let names = container_names(pod);
+    let s = status(pod);
+    let restarts = |name: &str| {
+        s.container_statuses
+            .iter()
+            .find(|c| c.name == name)
+            .map_or(0, |c| c.restart_count)
+    };
+    let containers = names
+        .iter()
+        .map(|n| ContainerStatus {
+            name: n.clone(),
+            restart_count: restarts(n),
+            state: Some(state(n)),
             ..Default::default()
-        }),
-        ..Default::default()
-    }
+        })
+        .collect();
+    s.container_statuses = containers;
 }
 
 /// Phase Pending.
@@ -85,12 +108,8 @@ pub fn pending(pod: &mut Pod) {
 
 /// Phase Running, every container running (restart counts kept).
 pub fn running(pod: &mut Pod) {
-    let names = container_names(pod);
-    let s = status(pod);
-    s.phase = Some(PodPhase::Running);
-    if s.container_statuses.is_empty() {
-        s.container_statuses = names.iter().map(|n| running_container(n)).collect();
-    }
+    status(pod).phase = Some(PodPhase::Running);
+    set_containers(pod, |_| running_state());
 }
 
 /// Running with `Ready=True` (or `Ready=False` when `ready` is false).
@@ -115,32 +134,25 @@ pub fn restarted(pod: &mut Pod, count: i32) {
     }
 }
 
-/// Every container exited 0 at `at`: phase Succeeded, `Ready=False`.
+/// Every container exited 0 at `at`: phase Succeeded, `Ready=False`
+/// (restart counts kept).
 pub fn succeeded(pod: &mut Pod, at: DateTime<Utc>) {
-    let names = container_names(pod);
-    let s = status(pod);
-    s.phase = Some(PodPhase::Succeeded);
-    s.container_statuses = names
-        .iter()
-        .map(|n| terminated_container(n, 0, at))
-        .collect();
+    status(pod).phase = Some(PodPhase::Succeeded);
+    set_containers(pod, |_| terminated_state(0, at));
     set_condition(pod, "Ready", ConditionStatus::False, at);
 }
 
 /// Container `container` (default: the first) exited with `exit_code` at
 /// `at`, the others with 0: phase Failed, `Ready=False`.
 pub fn failed(pod: &mut Pod, exit_code: i32, container: Option<&str>, at: DateTime<Utc>) {
-    let names = container_names(pod);
     let target = container
         .map(str::to_owned)
-        .or_else(|| names.first().cloned())
+        .or_else(|| pod.spec.containers.first().map(|c| c.name.clone()))
         .unwrap_or_default();
-    let s = status(pod);
-    s.phase = Some(PodPhase::Failed);
-    s.container_statuses = names
-        .iter()
-        .map(|n| terminated_container(n, if *n == target { exit_code } else { 0 }, at))
-        .collect();
+    status(pod).phase = Some(PodPhase::Failed);
+    set_containers(pod, |n| {
+        terminated_state(if n == target { exit_code } else { 0 }, at)
+    });
     set_condition(pod, "Ready", ConditionStatus::False, at);
 }
 

@@ -40,10 +40,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use job_controller::api::Pod;
 use job_controller::api::{
-    ConditionStatus, ContainerState, ContainerStateTerminated, ContainerStatus, JobConditionType,
-    JobStatus, PodCondition, PodFailurePolicyAction, PodPhase, PodReplacementPolicy, PodStatus,
-    Value, keys,
+    ConditionStatus, JobConditionType, JobStatus, PodFailurePolicyAction, PodPhase,
+    PodReplacementPolicy, keys,
 };
+use job_controller::sim::{Carried, Cluster, Settled, pod};
 use job_controller::{Action, BackoffRecord, JobController, PodEvent, TimeoutReason, ValidJob};
 
 /// What a rule group returns: `Err` describes the violation.
@@ -195,10 +195,10 @@ struct Shadow {
     known: BTreeSet<String>,
 }
 
+/// What the harness knows of a pod besides the pod itself (which the
+/// [`Cluster`] holds).
 #[derive(Debug, Clone)]
 struct PodEntry {
-    /// The pod as the API holds it.
-    pod: Pod,
     /// Position in creation order.
     k: usize,
     /// Order of the machine's first observation.
@@ -331,10 +331,12 @@ pub(crate) struct Harness {
     /// Where the clock started.
     start: DateTime<Utc>,
     now: DateTime<Utc>,
+    /// The API server: the pods and the creations held in flight; it
+    /// carries out the machine's actions.
+    api: Cluster,
+    /// The harness's notes on each pod the API holds, by name.
     pods: BTreeMap<String, PodEntry>,
     gone: Vec<(String, Vec<Pod>)>,
-    in_flight: Vec<(String, Pod)>,
-    hold: bool,
     /// The input being carried out is an update of the Job.
     job_updated: bool,
     created: usize,
@@ -400,10 +402,9 @@ impl Harness {
             }),
             start,
             now: start,
+            api: Cluster::new(),
             pods: BTreeMap::new(),
             gone: Vec::new(),
-            in_flight: Vec::new(),
-            hold: false,
             job_updated: false,
             created: 0,
             observations: 0,
@@ -517,25 +518,28 @@ impl Harness {
             return self.gone.iter().map(|(n, _)| n.clone()).collect();
         }
         if c == Candidates::InFlight {
-            return self.in_flight.iter().map(|(n, _)| n.clone()).collect();
+            return self
+                .api
+                .held()
+                .iter()
+                .map(|p| p.name().to_owned())
+                .collect();
         }
-        let mut v: Vec<&PodEntry> = self
-            .pods
-            .values()
-            .filter(|e| {
-                let p = &e.pod;
-                match c {
-                    Candidates::Unfinished => !finished(p),
-                    Candidates::NotTerminating => p.metadata.deletion_timestamp.is_none(),
-                    Candidates::NoFinalizer => !has_finalizer(p),
-                    Candidates::Existing => true,
-                    Candidates::WithHistory => e.copies.len() > 1,
-                    Candidates::Gone | Candidates::InFlight => unreachable!(),
-                }
+        let mut v: Vec<(&Pod, &PodEntry)> = self
+            .world()
+            .filter(|(p, e)| match c {
+                Candidates::Unfinished => !finished(p),
+                Candidates::NotTerminating => p.metadata.deletion_timestamp.is_none(),
+                Candidates::NoFinalizer => !has_finalizer(p),
+                Candidates::Existing => true,
+                Candidates::WithHistory => e.copies.len() > 1,
+                Candidates::Gone | Candidates::InFlight => unreachable!(),
             })
             .collect();
-        v.sort_by_key(|e| e.k);
-        v.into_iter().map(|e| e.pod.metadata.name.clone()).collect()
+        v.sort_by_key(|(_, e)| e.k);
+        v.into_iter()
+            .map(|(p, _)| p.metadata.name.clone())
+            .collect()
     }
 
     fn pick(&self, c: Candidates, sel: u8) -> Option<String> {
@@ -551,12 +555,9 @@ impl Harness {
     /// in flight and every pod's last delivered copy is the API's copy
     /// (modulo finalizers, whose removal the machine made itself).
     pub(crate) fn is_quiescent(&self) -> bool {
-        self.in_flight.is_empty()
-            && self.pods.values().all(|e| {
-                e.observed.is_some()
-                    && e.copies
-                        .last()
-                        .is_none_or(|c| same_modulo_finalizers(c, &e.pod))
+        self.api.held().is_empty()
+            && self.world().all(|(p, e)| {
+                e.observed.is_some() && e.copies.last().is_none_or(|c| same_modulo_finalizers(c, p))
             })
     }
 
@@ -607,9 +608,9 @@ impl Harness {
         }
         let job = ValidJob::from_stored(job)
             .map_err(|e| self.fail(format!("the machine's own Job does not validate: {e:?}")))?;
-        let mut entries: Vec<&PodEntry> = self.pods.values().collect();
-        entries.sort_by_key(|e| e.observed);
-        let pods: Vec<Pod> = entries.iter().map(|e| e.pod.clone()).collect();
+        let mut entries: Vec<(&Pod, &PodEntry)> = self.world().collect();
+        entries.sort_by_key(|(_, e)| e.observed);
+        let pods: Vec<Pod> = entries.iter().map(|(p, _)| (*p).clone()).collect();
         let backoff = self.primary.ctl.backoff_record();
         let now = self.now;
         let ctl = guarded("JobController::restore_with_backoff", || {
@@ -660,61 +661,32 @@ impl Harness {
         match input {
             Input::Run(sel) => {
                 let name = self.pick(Candidates::Unfinished, sel)?;
-                self.edit(&name, |p| {
-                    let s = p.status.get_or_insert_with(PodStatus::default);
-                    s.phase = Some(PodPhase::Running);
-                    for c in &mut s.container_statuses {
-                        c.state = Some(running_state());
-                    }
-                    if s.container_statuses.is_empty() {
-                        s.container_statuses = vec![container("main", running_state(), 0)];
-                    }
-                })
+                self.edit(&name, pod::running)
             }
             Input::Ready(sel) => {
                 let name = self.pick(Candidates::Unfinished, sel)?;
-                self.edit(&name, |p| {
-                    let s = p.status.get_or_insert_with(PodStatus::default);
-                    s.phase = Some(PodPhase::Running);
-                    if s.container_statuses.is_empty() {
-                        s.container_statuses = vec![container("main", running_state(), 0)];
-                    }
-                    set_condition(s, "Ready", ConditionStatus::True, now);
-                })
+                self.edit(&name, |p| pod::ready(p, true, now))
             }
             Input::Unready(sel) => {
                 let name = self.pick(Candidates::Unfinished, sel)?;
-                self.edit(&name, |p| {
-                    let s = p.status.get_or_insert_with(PodStatus::default);
-                    set_condition(s, "Ready", ConditionStatus::False, now);
-                })
+                self.edit(&name, |p| pod::ready(p, false, now))
             }
             Input::Succeed(sel) => {
                 let name = self.pick(Candidates::Unfinished, sel)?;
-                self.edit(&name, |p| {
-                    let s = p.status.get_or_insert_with(PodStatus::default);
-                    let restarts = s.container_statuses.first().map_or(0, |c| c.restart_count);
-                    s.phase = Some(PodPhase::Succeeded);
-                    s.container_statuses = vec![container("main", terminated(0, now), restarts)];
-                    set_condition(s, "Ready", ConditionStatus::False, now);
-                })
+                self.edit(&name, |p| pod::succeeded(p, now))
             }
             Input::Fail {
-                pod,
+                pod: sel,
                 code,
                 disruption,
             } => {
-                let name = self.pick(Candidates::Unfinished, pod)?;
+                let name = self.pick(Candidates::Unfinished, sel)?;
                 let code = EXIT_CODES[usize::from(code) % EXIT_CODES.len()];
                 self.edit(&name, |p| {
-                    let s = p.status.get_or_insert_with(PodStatus::default);
-                    let restarts = s.container_statuses.first().map_or(0, |c| c.restart_count);
-                    s.phase = Some(PodPhase::Failed);
-                    s.container_statuses = vec![container("main", terminated(code, now), restarts)];
+                    pod::failed(p, code, None, now);
                     if disruption {
-                        set_condition(s, "DisruptionTarget", ConditionStatus::True, now);
+                        pod::set_condition(p, "DisruptionTarget", ConditionStatus::True, now);
                     }
-                    set_condition(s, "Ready", ConditionStatus::False, now);
                 })
             }
             Input::Restart(sel) => {
@@ -723,21 +695,17 @@ impl Harness {
                 }
                 let name = self.pick(Candidates::Unfinished, sel)?;
                 self.edit(&name, |p| {
-                    let s = p.status.get_or_insert_with(PodStatus::default);
-                    s.phase = Some(PodPhase::Running);
-                    let restarts = s.container_statuses.first().map_or(0, |c| c.restart_count);
-                    s.container_statuses = vec![container(
-                        "main",
-                        running_state(),
-                        restarts.saturating_add(1),
-                    )];
+                    let restarts = p
+                        .status
+                        .as_ref()
+                        .and_then(|s| s.container_statuses.first())
+                        .map_or(0, |c| c.restart_count);
+                    pod::restarted(p, restarts.saturating_add(1));
                 })
             }
             Input::Terminate(sel) => {
                 let name = self.pick(Candidates::NotTerminating, sel)?;
-                self.edit(&name, |p| {
-                    p.metadata.deletion_timestamp = Some(now);
-                })
+                self.edit(&name, |p| pod::terminating(p, now))
             }
             Input::Gone { pod, force } => {
                 let c = if force {
@@ -779,18 +747,23 @@ impl Harness {
             }
             Input::CreateFail(sel) => {
                 let name = self.pick(Candidates::InFlight, sel)?;
-                self.in_flight.retain(|(n, _)| *n != name);
+                self.api.drop_held(&name);
                 Some(Event::CreateFailed(name, true))
             }
             Input::Ack(sel) => {
                 let name = self.pick(Candidates::InFlight, sel)?;
-                let pos = self.in_flight.iter().position(|(n, _)| *n == name)?;
-                let (_, pod) = self.in_flight.remove(pos);
-                self.materialize(pod);
-                Some(Event::Notify(name))
+                match self.api.store_held(&name, now)? {
+                    Carried::Report(name) => {
+                        self.materialize(&name);
+                        Some(Event::Notify(name))
+                    }
+                    // The name was taken meanwhile: the API refuses it.
+                    Carried::Refused(name) => Some(Event::CreateFailed(name, true)),
+                    Carried::Nothing => None,
+                }
             }
             Input::Hold(h) => {
-                self.hold = h;
+                self.api.hold_creations(h);
                 None
             }
             Input::Suspend(s) => Some(Event::Spec(SpecChange::Suspend(s))),
@@ -801,18 +774,19 @@ impl Harness {
 
     /// Changes a pod in the API and returns the event that reports it.
     fn edit(&mut self, name: &str, f: impl FnOnce(&mut Pod)) -> Option<Event> {
-        let e = self.pods.get_mut(name)?;
-        f(&mut e.pod);
-        let pod = e.pod.clone();
+        if !self.api.change(name, f) {
+            return None;
+        }
+        let pod = self.api.pod(name)?.clone();
         self.note_world(&pod);
         Some(Event::Observe(pod))
     }
 
     fn remove_pod(&mut self, name: &str) {
-        if let Some(e) = self.pods.remove(name) {
+        if let (Some(e), Some(pod)) = (self.pods.remove(name), self.api.take(name)) {
             self.checker
                 .seen_failed_or_deleted
-                .insert(e.pod.metadata.uid.clone());
+                .insert(pod.metadata.uid.clone());
             self.gone.push((name.to_owned(), e.copies));
         }
     }
@@ -834,41 +808,47 @@ impl Harness {
         }
     }
 
-    /// A created pod now exists in the API, Pending.
-    fn materialize(&mut self, mut pod: Pod) {
-        let name = pod.metadata.name.clone();
+    /// A created pod now exists in the API (the [`Cluster`] stored it,
+    /// Pending): the harness gives it its UID and creation time and starts
+    /// its notes.
+    fn materialize(&mut self, name: &str) {
         self.created += 1;
-        pod.metadata.uid = format!("uid-{}", self.created);
-        // Distinct creation times (a millisecond apart): pods otherwise
-        // alike are then told apart by age, not by their generated names,
-        // which a restored machine chooses differently.
-        pod.metadata.creation_timestamp = Some(
-            self.now
-                .checked_add_signed(Duration::milliseconds(
-                    i64::try_from(self.created % 1000).unwrap_or(0),
+        let created = self.created;
+        let now = self.now;
+        self.api.change(name, |pod| {
+            pod.metadata.uid = format!("uid-{created}");
+            // Distinct creation times (a millisecond apart): pods otherwise
+            // alike are then told apart by age, not by their generated
+            // names, which a restored machine chooses differently.
+            pod.metadata.creation_timestamp = Some(
+                now.checked_add_signed(Duration::milliseconds(
+                    i64::try_from(created % 1000).unwrap_or(0),
                 ))
-                .unwrap_or(self.now),
-        );
-        pod.status = Some(PodStatus {
-            phase: Some(PodPhase::Pending),
-            ..PodStatus::default()
+                .unwrap_or(now),
+            );
         });
         let k = self
             .primary
             .names
             .iter()
-            .position(|n| *n == name)
+            .position(|n| n == name)
             .unwrap_or(usize::MAX);
         self.pods.insert(
-            name,
+            name.to_owned(),
             PodEntry {
-                pod,
                 k,
                 observed: None,
                 copies: Vec::new(),
                 view: None,
             },
         );
+    }
+
+    /// Every pod the API holds, with the harness's notes on it.
+    fn world(&self) -> impl Iterator<Item = (&Pod, &PodEntry)> {
+        self.pods
+            .iter()
+            .filter_map(|(name, e)| self.api.pod(name).map(|p| (p, e)))
     }
 
     // ---- one machine input --------------------------------------------------
@@ -900,8 +880,8 @@ impl Harness {
 
         // The concrete event, resolved against the API.
         let ev = match ev {
-            Event::Notify(name) => match self.pods.get(&name) {
-                Some(e) => Event::Observe(e.pod.clone()),
+            Event::Notify(name) => match self.api.pod(&name) {
+                Some(p) => Event::Observe(p.clone()),
                 None => return Ok(()),
             },
             other => other,
@@ -909,16 +889,16 @@ impl Harness {
 
         let reconciles = !matches!(ev, Event::CreateFailed(_, false));
         // Nothing else in flight: no held creation, no observation pending.
-        let satisfied = self.in_flight.is_empty() && queue.is_empty();
+        let satisfied = self.api.held().is_empty() && queue.is_empty();
         // Backoff tracker: is this a finished pod with the finalizer that no
         // write has recorded yet?
         if let Event::Observe(pod) = &ev {
             let only_failed = self.primary.ctl.job().only_replace_failed_pods();
             let uid = &pod.metadata.uid;
             let world_fin = self
-                .pods
-                .get(&pod.metadata.name)
-                .is_some_and(|e| e.pod.metadata.uid == *uid && has_finalizer(&e.pod));
+                .api
+                .pod(&pod.metadata.name)
+                .is_some_and(|p| p.metadata.uid == *uid && has_finalizer(p));
             if world_fin && has_finalizer(pod) && !self.checker.finish_seen.contains(uid) {
                 let name = pod.metadata.name.clone();
                 if pod.phase() == PodPhase::Succeeded {
@@ -968,8 +948,12 @@ impl Harness {
             self.checker.job_key = None;
         }
         if let Event::Observe(p) = &ev {
-            if let Some(e) = self.pods.get_mut(&p.metadata.name) {
-                if e.pod.metadata.uid == p.metadata.uid {
+            let same_pod = self
+                .api
+                .pod(&p.metadata.name)
+                .is_some_and(|q| q.metadata.uid == p.metadata.uid);
+            if let Some(e) = self.pods.get_mut(&p.metadata.name).filter(|_| same_pod) {
+                {
                     if e.observed.is_none() {
                         self.observations += 1;
                         e.observed = Some(self.observations);
@@ -1059,7 +1043,7 @@ impl Harness {
         )?;
         if reconciles {
             // Whether the machine's own writes are all seen after this input.
-            let settled = self.in_flight.is_empty() && queue.is_empty();
+            let settled = self.api.held().is_empty() && queue.is_empty();
             self.after_input(&pre_status, pre_finished, satisfied, settled)?;
         }
         self.check_wake_up(queue)
@@ -1072,7 +1056,7 @@ impl Harness {
         if !self.skip("wake-up-not-in-past") {
             check_wake_up_not_in_past(&self.primary.ctl, now)?;
         }
-        let pending = !self.in_flight.is_empty() || !queue.is_empty();
+        let pending = !self.api.held().is_empty() || !queue.is_empty();
         check_precise_wake_up(&self.primary.ctl, now, pending, &self.skip)?;
         // A restored machine's wake-ups are not compared with the
         // primary's (the reference model's are: they are equal); where they
@@ -1109,6 +1093,8 @@ impl Harness {
         let only_failed = job.only_replace_failed_pods();
         let mut created_any = false;
         let mut removed_here: Vec<String> = Vec::new();
+        // What the API carried out (the harness checks each action itself).
+        let mut carried = Settled::default();
         for action in actions {
             if self.keep_trace {
                 let line = format!("{}s   {action:?}", self.now_secs());
@@ -1124,8 +1110,8 @@ impl Harness {
                     ensure!(!job.is_suspended(), "CreatePod {name} while suspended");
                     ensure!(!name.is_empty(), "CreatePod without a name");
                     ensure!(
-                        !self.pods.contains_key(&name)
-                            && !self.in_flight.iter().any(|(n, _)| *n == name),
+                        self.api.pod(&name).is_none()
+                            && !self.api.held().iter().any(|h| h.name() == name),
                         "CreatePod {name}: the name is in use"
                     );
                     ensure!(
@@ -1167,10 +1153,10 @@ impl Harness {
                             !indexes(post.failed_indexes.as_deref().unwrap_or("")).contains(&i),
                             "CreatePod {name}: index {i} already failed"
                         );
-                        let dup = self.pods.values().any(|e| {
-                            pod_index(&e.pod) == Some(i)
-                                && (is_active(&e.pod) || (only_failed && is_terminating(&e.pod)))
-                        }) || self.in_flight.iter().any(|(_, p)| pod_index(p) == Some(i));
+                        let dup = self.world().any(|(q, _)| {
+                            pod_index(q) == Some(i)
+                                && (is_active(q) || (only_failed && is_terminating(q)))
+                        }) || self.api.held().iter().any(|h| h.index == Some(i));
                         ensure!(!dup, "CreatePod {name}: index {i} is taken");
                         ensure!(
                             pod_index(&pod) == Some(i),
@@ -1218,23 +1204,32 @@ impl Harness {
                             );
                         }
                     }
-                    if self.hold {
-                        self.in_flight.push((name, pod));
-                    } else {
-                        self.materialize(pod);
-                        queue.push_back(Event::Notify(name));
+                    match self.api.carry_out(
+                        &self.primary.ctl,
+                        now,
+                        Action::CreatePod(p),
+                        &mut carried,
+                    ) {
+                        Carried::Report(name) => {
+                            self.materialize(&name);
+                            queue.push_back(Event::Notify(name));
+                        }
+                        Carried::Refused(name) => {
+                            return Err(format!("CreatePod {name}: the API refused the name"));
+                        }
+                        Carried::Nothing => {} // held in flight
                     }
                 }
                 Action::DeletePod { name, reason } => {
                     ensure!(!pre_finished, "DeletePod {name} after the Job finished");
-                    let Some(e) = self.pods.get_mut(&name) else {
+                    let (Some(e), Some(pod)) = (self.pods.get(&name), self.api.pod(&name)) else {
                         return Err(format!("DeletePod {name}: no such pod"));
                     };
                     if !self.skip.iter().any(|x| x == "delete-once") {
                         check_pod_deleted_at_most_once(
                             &mut self.checker.deleted,
                             &name,
-                            &e.pod.metadata.uid,
+                            &pod.metadata.uid,
                         )?;
                     }
                     ensure!(
@@ -1255,10 +1250,14 @@ impl Harness {
                             "DeletePod {name} (JobFinishing) without a decision"
                         );
                     }
-                    if e.pod.metadata.deletion_timestamp.is_none() {
-                        e.pod.metadata.deletion_timestamp = Some(now);
-                        let pod = e.pod.clone();
-                        self.note_world(&pod);
+                    let delete = Action::DeletePod { name, reason };
+                    if let Carried::Report(name) =
+                        self.api
+                            .carry_out(&self.primary.ctl, now, delete, &mut carried)
+                    {
+                        if let Some(pod) = self.api.pod(&name).cloned() {
+                            self.note_world(&pod);
+                        }
                         queue.push_back(Event::Notify(name));
                     }
                 }
@@ -1281,24 +1280,27 @@ impl Harness {
                         self.checker.finalizer_removed.insert(uid.clone()),
                         "RemoveFinalizer {name} ({uid}) twice"
                     );
-                    if let Some(e) = self.pods.get_mut(&name) {
+                    if let Some(pod) = self.api.pod(&name) {
                         ensure!(
-                            e.pod.metadata.uid == uid,
+                            pod.metadata.uid == uid,
                             "RemoveFinalizer {name}: uid {uid} is not the pod's"
                         );
                         ensure!(
-                            has_finalizer(&e.pod),
+                            has_finalizer(pod),
                             "RemoveFinalizer {name}: the pod has no finalizer"
                         );
-                        e.pod
-                            .metadata
-                            .finalizers
-                            .retain(|f| f != keys::JOB_TRACKING_FINALIZER);
-                        if let Some(v) = &mut e.view {
+                        if let Some(v) = self.pods.get_mut(&name).and_then(|e| e.view.as_mut()) {
                             v.metadata
                                 .finalizers
                                 .retain(|f| f != keys::JOB_TRACKING_FINALIZER);
                         }
+                        let remove = Action::RemoveFinalizer {
+                            name: name.clone(),
+                            uid,
+                        };
+                        let _ = self
+                            .api
+                            .carry_out(&self.primary.ctl, now, remove, &mut carried);
                         removed_here.push(name);
                     }
                 }
@@ -1331,9 +1333,9 @@ impl Harness {
         }
         // Finalizers come off finished or deleted pods, or on the terminal path.
         for name in removed_here {
-            if let Some(e) = self.pods.get(&name) {
+            if let Some(pod) = self.api.pod(&name) {
                 ensure!(
-                    finished(&e.pod) || e.pod.metadata.deletion_timestamp.is_some() || decided,
+                    finished(pod) || pod.metadata.deletion_timestamp.is_some() || decided,
                     "RemoveFinalizer {name} of a running pod that is not being deleted"
                 );
             }
@@ -1341,7 +1343,7 @@ impl Harness {
         // Slots: what is active after a creation fits parallelism and
         // the remaining completions.
         if created_any {
-            let active = self.world_active() + self.in_flight.len();
+            let active = self.world_active() + self.api.held().len();
             let terminating = if only_failed {
                 self.world_terminating()
             } else {
@@ -1556,7 +1558,7 @@ impl Harness {
             .any(|t| t.reason == job_controller::TimeoutReason::Backoff)
             || self.primary.ctl.backoff_record().remaining(now) > Duration::zero()
             || now.checked_add_signed(Duration::seconds(600)).is_none();
-        if self.in_flight.is_empty() && !post.is_finished() && self.stats.inputs > 0 && !held {
+        if self.api.held().is_empty() && !post.is_finished() && self.stats.inputs > 0 && !held {
             let views: Vec<&Pod> = self.pods.values().filter_map(|e| e.view.as_ref()).collect();
             let active = views.iter().filter(|p| is_active(p)).count();
             let ready = views.iter().filter(|p| is_active(p) && is_ready(p)).count();
@@ -1607,7 +1609,7 @@ impl Harness {
         // A work queue that saw a success leaves running what runs
         // (upstream `manageJob`: wantActive = active), whatever parallelism.
         let work_queue_done = job.completions().is_none() && post.succeeded > 0;
-        if self.in_flight.is_empty() && !post.is_finished() && !work_queue_done {
+        if self.api.held().is_empty() && !post.is_finished() && !work_queue_done {
             let active = self.world_active();
             let p = usize::try_from(job.parallelism()).unwrap_or(0);
             ensure!(active <= p, "{active} active pods > parallelism {p}");
@@ -1639,14 +1641,11 @@ impl Harness {
     }
 
     fn world_active(&self) -> usize {
-        self.pods.values().filter(|e| is_active(&e.pod)).count()
+        self.world().filter(|(p, _)| is_active(p)).count()
     }
 
     fn world_terminating(&self) -> usize {
-        self.pods
-            .values()
-            .filter(|e| is_terminating(&e.pod))
-            .count()
+        self.world().filter(|(p, _)| is_terminating(p)).count()
     }
 
     // ---- exhaustive search ------------------------------------------------
@@ -1683,10 +1682,9 @@ impl Harness {
                 rel(c.last_transition_time)
             );
         }
-        let mut entries: Vec<&PodEntry> = self.pods.values().collect();
-        entries.sort_by_key(|e| e.k);
-        for e in entries {
-            let p = &e.pod;
+        let mut entries: Vec<(&Pod, &PodEntry)> = self.world().collect();
+        entries.sort_by_key(|(_, e)| e.k);
+        for (p, e) in entries {
             let _ = write!(
                 out,
                 "|{}:{:?}{}{} i{:?} c{:?} f{:?}",

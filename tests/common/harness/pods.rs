@@ -128,56 +128,6 @@ pub(super) fn same_modulo_finalizers(a: &Pod, b: &Pod) -> bool {
     a == b
 }
 
-pub(super) fn running_state() -> ContainerState {
-    ContainerState {
-        running: Some(Value::Map(BTreeMap::new())),
-        ..ContainerState::default()
-    }
-}
-
-pub(super) fn terminated(code: i32, at: DateTime<Utc>) -> ContainerState {
-    ContainerState {
-        terminated: Some(ContainerStateTerminated {
-            exit_code: code,
-            finished_at: Some(at),
-            ..ContainerStateTerminated::default()
-        }),
-        ..ContainerState::default()
-    }
-}
-
-pub(super) fn container(name: &str, state: ContainerState, restarts: i32) -> ContainerStatus {
-    ContainerStatus {
-        name: name.to_owned(),
-        restart_count: restarts,
-        state: Some(state),
-        ..ContainerStatus::default()
-    }
-}
-
-pub(super) fn set_condition(
-    s: &mut PodStatus,
-    type_: &str,
-    value: ConditionStatus,
-    now: DateTime<Utc>,
-) {
-    if s.conditions
-        .iter()
-        .any(|c| c.type_ == type_ && c.status == value)
-    {
-        return;
-    }
-    s.conditions.retain(|c| c.type_ != type_);
-    s.conditions.push(PodCondition {
-        type_: type_.to_owned(),
-        status: value,
-        last_probe_time: None,
-        last_transition_time: Some(now),
-        reason: None,
-        message: None,
-    });
-}
-
 /// Parses an interval string (`0,2-4`) leniently.
 pub(crate) fn indexes(text: &str) -> BTreeSet<i32> {
     let mut out = BTreeSet::new();
