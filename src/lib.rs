@@ -10,6 +10,8 @@ mod error;
 mod indexes;
 #[cfg(feature = "sim")]
 pub mod sim;
+#[doc = include_str!("docs/rules.md")]
+pub mod rules {}
 mod status;
 mod success_policy;
 #[cfg(feature = "testing")]

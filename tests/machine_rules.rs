@@ -664,6 +664,45 @@ fn the_ttl_applies_to_a_job_managed_elsewhere() {
     assert_eq!(ctl.poll_timeout().map(|w| w.at), Some(t(40)));
 }
 
+/// While a Job managed elsewhere exists, upstream's orphan clean-up
+/// (`syncOrphanPod`) skips its pods: a finished external Job's pod that is
+/// being deleted, or an update of that Job, removes no finalizer.
+#[test]
+fn a_finished_job_managed_elsewhere_keeps_the_finalizers_of_its_pods() {
+    let finished = "startTime: 2025-01-01T00:00:00Z, completionTime: 2025-01-01T00:00:10Z,
+  conditions: [{type: SuccessCriteriaMet, status: 'True', lastTransitionTime: 2025-01-01T00:00:10Z},
+               {type: Complete, status: 'True', lastTransitionTime: 2025-01-01T00:00:10Z}]";
+    let job = managed_elsewhere("example.com/queue", finished);
+    let mut pod = orphan(&JobController::new(job.clone(), t(20)), "ext-1", true);
+    pod.metadata.owner_references = vec![job_controller::api::OwnerReference {
+        api_version: "batch/v1".into(),
+        kind: "Job".into(),
+        name: job.name().into(),
+        uid: job.uid().into(),
+        controller: Some(true),
+        ..Default::default()
+    }];
+    pod.metadata.finalizers = vec!["batch.kubernetes.io/job-tracking".into()];
+    let mut ctl = JobController::restore(job, [&pod], t(20)).expect("restores");
+    assert!(drain(&mut ctl, t(20)).is_empty());
+    // The pod is being deleted.
+    pod.metadata.deletion_timestamp = Some(t(21));
+    ctl.handle_pod(t(21), PodEvent::Observed(&pod)).unwrap();
+    assert!(
+        drain(&mut ctl, t(21)).is_empty(),
+        "not while the Job exists"
+    );
+    // The Job is updated (its TTL changes).
+    let mut updated = ctl.job().job().clone();
+    updated.spec.ttl_seconds_after_finished = Some(1000);
+    ctl.handle_spec_change(t(22), ValidJob::from_stored(updated).unwrap())
+        .unwrap();
+    assert!(drain(&mut ctl, t(22)).is_empty(), "nor when it is updated");
+    // Once the Job is gone, the clean-up finds no Job and removes it.
+    ctl.handle_job_deleted(t(23)).unwrap();
+    assert_eq!(drain(&mut ctl, t(23)).len(), 1);
+}
+
 /// The orphan clean-up after a Job is deleted does not look at `managedBy`
 /// either: its pods lose the tracking finalizer.
 #[test]

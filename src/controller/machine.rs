@@ -150,8 +150,11 @@ impl Timers {
 ///   the pod is being deleted or the Job is updated (upstream's orphan
 ///   clean-up), and every pod of a deleted Job loses it;
 /// - a Job with any other `spec.managedBy` is never synced — no pods, no
-///   status, no claiming — yet its TTL applies and its pods' finalizers are
-///   released when it is deleted (neither looks at `managedBy`).
+///   status, no claiming, no orphan clean-up while it exists
+///   (`syncOrphanPod` skips its pods) — yet its TTL applies and its pods'
+///   finalizers are released once it is deleted (neither the TTL
+///   controller nor the clean-up of a Job that is gone looks at
+///   `managedBy`).
 ///
 /// Where upstream would loop or does not decide, the machine chooses:
 /// - an index has one outcome. Upstream counts a success for an index that
@@ -568,7 +571,7 @@ impl JobController {
         // Classification depends on the spec (replacement policy, pod
         // failure policy): rebuild. A spec change is not the hot path.
         self.aggregates = Aggregates::build(&self.job, self.pods.iter());
-        if self.status.is_finished() && !self.job_gone {
+        if self.status.is_finished() && !self.job_gone && self.cleans_up_orphans() {
             self.release_all_finalizers();
         }
         self.sync(now);
@@ -779,13 +782,26 @@ impl JobController {
     /// pod of a finished Job that is being deleted loses the finalizer that
     /// no sync of that Job will remove any more.
     fn release_if_orphaned(&mut self, record: &mut PodRecord) {
-        if self.status.is_finished() && record.finalizer && record.deletion_timestamp.is_some() {
+        if self.status.is_finished()
+            && self.cleans_up_orphans()
+            && record.finalizer
+            && record.deletion_timestamp.is_some()
+        {
             record.finalizer = false;
             self.outbox.push_back(Action::RemoveFinalizer {
                 name: record.name.clone(),
                 uid: record.uid.clone(),
             });
         }
+    }
+
+    /// Whether upstream's orphan clean-up removes finalizers from this
+    /// existing Job's pods: `syncOrphanPod` skips the pods of a Job managed
+    /// by another controller for as long as the Job exists (once it is
+    /// gone, `resolveControllerRef` finds nothing and every pod is
+    /// cleaned, [`handle_job_deleted`](Self::handle_job_deleted)).
+    fn cleans_up_orphans(&self) -> bool {
+        !self.job.is_managed_elsewhere()
     }
 
     /// Upstream's orphan clean-up of a whole Job (`enqueueLabelSelector` →
