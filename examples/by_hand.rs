@@ -120,15 +120,8 @@ fn drain(ctl: &mut JobController, t0: DateTime<Utc>, now: DateTime<Utc>) -> Vec<
         println!("       (no actions)");
     }
     for a in &actions {
-        let text = match a {
-            Action::CreatePod(p) => format!("CreatePod {}", p.name().to_owned()),
-            Action::DeletePod { name, reason } => format!("DeletePod {name} ({reason:?})"),
-            Action::RemoveFinalizer { name, .. } => format!("RemoveFinalizer {name}"),
-            Action::UpdateStatus(s) => format!("UpdateStatus {}", summary(s)),
-            Action::DeleteJob { reason } => format!("DeleteJob ({reason:?})"),
-            other => format!("{other:?}"),
-        };
-        println!("  {t:>4}s -> {text}");
+        // `Display` gives one line per action, e.g. `DeletePod pi-x7k2p (Suspended)`.
+        println!("  {t:>4}s -> {a}");
     }
     actions
 }

@@ -4,7 +4,8 @@
 use std::collections::BTreeSet;
 
 use chrono::{TimeZone, Utc};
-use job_controller::api::{PodPhase, PodStatus};
+use job_controller::api::{Pod, PodPhase, PodStatus};
+use job_controller::sim::Cluster;
 use job_controller::{Action, JobController, PodEvent, ValidJob, parse_job};
 
 fn job(parallelism: u32, completions: u32) -> ValidJob {
@@ -29,23 +30,14 @@ spec:
 fn pod_names_are_unique_across_a_large_creation_burst() {
     let t0 = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
     let n = 10_000;
-    let mut ctl = JobController::new(job(n, n), t0);
-    let mut names = BTreeSet::new();
-    let mut creations = 0;
-    while let Some(action) = ctl.poll_action() {
-        if let Action::CreatePod(p) = action {
-            creations += 1;
-            let mut pod = p.into_pod();
-            names.insert(pod.metadata.name.clone());
-            pod.metadata.uid = format!("uid-{creations}");
-            pod.status = Some(PodStatus {
-                phase: Some(PodPhase::Running),
-                ..Default::default()
-            });
-            ctl.handle_pod(t0, PodEvent::Observed(&pod))
-                .expect("own pod");
-        }
-    }
+    let mut ctl = World::new(job(n, n), t0);
+    let drained = drain(&mut ctl, t0);
+    let creations = drained.created.len();
+    let names: BTreeSet<&str> = drained
+        .created
+        .iter()
+        .map(|p| p.metadata.name.as_str())
+        .collect();
     assert_eq!(creations, n as usize);
     assert_eq!(names.len(), n as usize);
     assert_eq!(ctl.status().active, n as i32);
@@ -55,7 +47,7 @@ fn pod_names_are_unique_across_a_large_creation_burst() {
 #[test]
 fn at_most_500_creations_per_reconcile() {
     let t0 = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
-    let mut ctl = JobController::new(job(2_000, 2_000), t0);
+    let mut ctl = World::new(job(2_000, 2_000), t0);
     let mut first_batch = 0;
     while let Some(action) = ctl.poll_action() {
         if let Action::CreatePod(_) = action {
@@ -84,42 +76,94 @@ spec:
     ValidJob::create(job).expect("valid")
 }
 
-/// Drains actions, acknowledging creations as Pending pods with uid = name.
-fn drain(ctl: &mut JobController, now: chrono::DateTime<Utc>) -> Vec<Action> {
-    let mut seen = Vec::new();
-    while let Some(action) = ctl.poll_action() {
-        if let Action::CreatePod(p) = &action {
-            let mut pod = p.pod();
-            pod.metadata.uid = pod.metadata.name.clone();
-            pod.status = Some(PodStatus {
-                phase: Some(PodPhase::Pending),
-                ..Default::default()
-            });
-            ctl.handle_pod(now, PodEvent::Observed(&pod))
-                .expect("own pod");
-        }
-        seen.push(action);
-    }
-    seen
+/// The machine and the API that carries out its actions (the crate's one
+/// executor, [`Cluster`]). Dereferences to the machine: tests call it
+/// directly and feed it hand-made pods (stale, orphaned, relabelled) too.
+#[derive(Debug, Clone)]
+struct World {
+    ctl: JobController,
+    api: Cluster,
 }
 
-fn created(actions: &[Action]) -> Vec<job_controller::api::Pod> {
-    actions
+impl World {
+    fn new(job: ValidJob, now: chrono::DateTime<Utc>) -> World {
+        World::of(JobController::new(job, now))
+    }
+
+    fn restore<'a>(
+        job: ValidJob,
+        pods: impl IntoIterator<Item = &'a Pod>,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<World, job_controller::RestoreError> {
+        JobController::restore(job, pods, now).map(World::of)
+    }
+
+    fn of(ctl: JobController) -> World {
+        let mut api = Cluster::new();
+        api.record_actions(true);
+        World { ctl, api }
+    }
+}
+
+impl std::ops::Deref for World {
+    type Target = JobController;
+    fn deref(&self) -> &JobController {
+        &self.ctl
+    }
+}
+
+impl std::ops::DerefMut for World {
+    fn deref_mut(&mut self) -> &mut JobController {
+        &mut self.ctl
+    }
+}
+
+/// What one drain asked for and created.
+#[derive(Debug, PartialEq)]
+struct Drained {
+    /// Every action, in order.
+    actions: Vec<Action>,
+    /// The pods created, as the API stored them (Pending).
+    created: Vec<Pod>,
+}
+
+impl std::ops::Deref for Drained {
+    type Target = Vec<Action>;
+    fn deref(&self) -> &Vec<Action> {
+        &self.actions
+    }
+}
+
+impl PartialEq<Vec<Action>> for Drained {
+    fn eq(&self, other: &Vec<Action>) -> bool {
+        self.actions == *other
+    }
+}
+
+/// Lets the API carry out everything the machine asks at `now` (creations
+/// stored and reported Pending, deletions reported terminating).
+fn drain(w: &mut World, now: chrono::DateTime<Utc>) -> Drained {
+    let World { ctl, api } = w;
+    let settled = api.settle(ctl, now).expect("settle");
+    let created = settled
+        .created
         .iter()
-        .filter_map(|a| match a {
-            Action::CreatePod(p) => {
-                let mut pod = p.pod();
-                pod.metadata.uid = pod.metadata.name.clone();
-                Some(pod)
-            }
-            _ => None,
-        })
-        .collect()
+        .filter_map(|(name, _)| api.pod(name).cloned())
+        .collect();
+    Drained {
+        actions: settled.actions,
+        created,
+    }
+}
+
+/// The pods a drain created.
+fn created(drained: &Drained) -> Vec<Pod> {
+    drained.created.clone()
 }
 
 #[test]
 fn time_going_backwards_is_an_error_and_changes_nothing() {
-    let mut ctl = JobController::new(pi(""), t(10));
+    let mut ctl = World::new(pi(""), t(10));
     let first = drain(&mut ctl, t(10));
     let before = ctl.status().clone();
     let err = ctl.handle_timeout(t(5)).unwrap_err();
@@ -136,7 +180,7 @@ fn time_going_backwards_is_an_error_and_changes_nothing() {
 /// it is not an error, and the Job neither tracks nor touches it.
 #[test]
 fn a_pod_controlled_by_something_else_is_ignored() {
-    let mut ctl = JobController::new(pi(""), t(0));
+    let mut ctl = World::new(pi(""), t(0));
     let pods = created(&drain(&mut ctl, t(0)));
     let mut foreign = pods[0].clone();
     foreign.metadata.name = "stranger".into();
@@ -152,7 +196,7 @@ fn a_pod_controlled_by_something_else_is_ignored() {
 
 #[test]
 fn a_spec_change_for_another_job_is_refused() {
-    let mut ctl = JobController::new(pi(""), t(0));
+    let mut ctl = World::new(pi(""), t(0));
     drain(&mut ctl, t(0));
     let other = parse_job(
         "metadata: {name: pi, namespace: default, uid: someone-else}
@@ -172,14 +216,14 @@ spec:
 
 #[test]
 fn a_job_managed_elsewhere_gets_no_actions_at_all() {
-    let mut ctl = JobController::new(pi("managedBy: example.com/queue"), t(0));
+    let mut ctl = World::new(pi("managedBy: example.com/queue"), t(0));
     assert!(drain(&mut ctl, t(0)).is_empty());
     assert_eq!(ctl.poll_timeout(), None);
 }
 
 #[test]
 fn when_the_job_is_gone_every_remaining_finalizer_is_removed_and_the_machine_stops() {
-    let mut ctl = JobController::new(pi("parallelism: 2\n  completions: 2"), t(0));
+    let mut ctl = World::new(pi("parallelism: 2\n  completions: 2"), t(0));
     let pods = created(&drain(&mut ctl, t(0)));
     assert_eq!(pods.len(), 2);
     ctl.handle_job_deleted(t(5)).unwrap();
@@ -207,7 +251,7 @@ fn when_the_job_is_gone_every_remaining_finalizer_is_removed_and_the_machine_sto
 /// a pod that finishes afterwards no longer changes the counters.
 #[test]
 fn a_job_being_deleted_releases_every_finalizer_and_creates_nothing() {
-    let mut ctl = JobController::new(pi("parallelism: 2\n  completions: 4"), t(0));
+    let mut ctl = World::new(pi("parallelism: 2\n  completions: 4"), t(0));
     let pods = created(&drain(&mut ctl, t(0)));
     // The API server sets the deletion timestamp; a controller sees it on
     // the Job it watches and hands the stored object over.
@@ -236,7 +280,7 @@ fn a_job_being_deleted_releases_every_finalizer_and_creates_nothing() {
 
 #[test]
 fn a_late_event_for_a_gone_pod_is_ignored() {
-    let mut ctl = JobController::new(pi(""), t(0));
+    let mut ctl = World::new(pi(""), t(0));
     let pods = created(&drain(&mut ctl, t(0)));
     let mut done = pods[0].clone();
     done.status = Some(PodStatus {
@@ -262,7 +306,7 @@ fn a_late_event_for_a_gone_pod_is_ignored() {
 
 #[test]
 fn a_failed_creation_is_asked_for_again_under_a_new_name() {
-    let mut ctl = JobController::new(pi(""), t(0));
+    let mut ctl = World::new(pi(""), t(0));
     let first = match ctl.poll_action() {
         Some(Action::CreatePod(p)) => p.name().to_owned(),
         other => panic!("expected a creation, got {other:?}"),
@@ -276,7 +320,7 @@ fn a_failed_creation_is_asked_for_again_under_a_new_name() {
 
 #[test]
 fn an_unacknowledged_creation_is_never_asked_for_twice() {
-    let mut ctl = JobController::new(pi(""), t(0));
+    let mut ctl = World::new(pi(""), t(0));
     let mut creations = 0;
     while let Some(a) = ctl.poll_action() {
         if matches!(a, Action::CreatePod(_)) {
@@ -316,7 +360,7 @@ fn orphan(ctl: &JobController, name: &str, matching: bool) -> job_controller::ap
 #[test]
 fn an_orphan_matching_the_selector_is_adopted_and_counted() {
     use job_controller::sim::{Cluster, pod};
-    let mut ctl = JobController::new(pi("parallelism: 2\n  completions: 2"), t(0));
+    let mut ctl = World::new(pi("parallelism: 2\n  completions: 2"), t(0));
     let mut cluster = Cluster::new();
     let first = cluster.settle(&mut ctl, t(0)).unwrap();
     assert_eq!(first.created.len(), 2);
@@ -349,17 +393,17 @@ fn an_orphan_matching_the_selector_is_adopted_and_counted() {
 
 #[test]
 fn an_orphan_not_matching_the_selector_is_ignored() {
-    let mut ctl = JobController::new(pi(""), t(0));
+    let mut ctl = World::new(pi(""), t(0));
     drain(&mut ctl, t(0));
-    ctl.handle_pod(t(1), PodEvent::Observed(&orphan(&ctl, "other", false)))
-        .unwrap();
+    let stray = orphan(&ctl, "other", false);
+    ctl.handle_pod(t(1), PodEvent::Observed(&stray)).unwrap();
     assert_eq!(ctl.pod_count(), 1);
     assert!(drain(&mut ctl, t(1)).is_empty());
 }
 
 #[test]
 fn an_owned_pod_that_stops_matching_is_released_and_not_counted() {
-    let mut ctl = JobController::new(pi("parallelism: 2\n  completions: 2"), t(0));
+    let mut ctl = World::new(pi("parallelism: 2\n  completions: 2"), t(0));
     let pods = created(&drain(&mut ctl, t(0)));
     let mut relabelled = pods[0].clone();
     relabelled.metadata.labels.clear();
@@ -385,7 +429,7 @@ fn an_owned_pod_that_stops_matching_is_released_and_not_counted() {
 #[test]
 fn a_finished_job_asks_for_no_deadline_wake_up() {
     use job_controller::sim::{Cluster, pod};
-    let mut ctl = JobController::new(pi("activeDeadlineSeconds: 1701"), t(0));
+    let mut ctl = World::new(pi("activeDeadlineSeconds: 1701"), t(0));
     let mut cluster = Cluster::new();
     let created = cluster.settle(&mut ctl, t(0)).unwrap().created;
     assert_eq!(
@@ -430,8 +474,8 @@ fn straggler(pod: &job_controller::api::Pod) -> job_controller::api::Pod {
 }
 
 /// Runs a one-pod Job to `Complete` and returns it with its pod.
-fn completed_job(extra_spec: &str) -> (JobController, job_controller::api::Pod) {
-    let mut ctl = JobController::new(pi(extra_spec), t(0));
+fn completed_job(extra_spec: &str) -> (World, job_controller::api::Pod) {
+    let mut ctl = World::new(pi(extra_spec), t(0));
     let pod = created(&drain(&mut ctl, t(0))).remove(0);
     ctl.handle_pod(t(5), PodEvent::Observed(&owned(&pod, PodPhase::Succeeded)))
         .unwrap();
@@ -446,8 +490,8 @@ fn completed_job(extra_spec: &str) -> (JobController, job_controller::api::Pod) 
 #[test]
 fn a_finished_job_claims_nothing() {
     let (mut ctl, pod) = completed_job("");
-    ctl.handle_pod(t(6), PodEvent::Observed(&orphan(&ctl, "late", true)))
-        .unwrap();
+    let stray = orphan(&ctl, "late", true);
+    ctl.handle_pod(t(6), PodEvent::Observed(&stray)).unwrap();
     let mut relabelled = owned(&pod, PodPhase::Succeeded);
     relabelled.metadata.finalizers.clear();
     relabelled.metadata.labels.clear();
@@ -526,10 +570,10 @@ spec:
     )
     .expect("parses");
     let job = ValidJob::create(job).expect("valid: an empty selector is allowed");
-    let mut ctl = JobController::new(job, t(0));
+    let mut ctl = World::new(job, t(0));
     drain(&mut ctl, t(0));
-    ctl.handle_pod(t(1), PodEvent::Observed(&orphan(&ctl, "bare", false)))
-        .unwrap();
+    let stray = orphan(&ctl, "bare", false);
+    ctl.handle_pod(t(1), PodEvent::Observed(&stray)).unwrap();
     let actions = drain(&mut ctl, t(1));
     assert_eq!(
         count(
@@ -545,7 +589,7 @@ spec:
 /// an owned pod that stops matching: it is simply not the Job's any more.
 #[test]
 fn a_job_being_deleted_ignores_owned_pods_that_stop_matching() {
-    let mut ctl = JobController::new(pi("parallelism: 2\n  completions: 2"), t(0));
+    let mut ctl = World::new(pi("parallelism: 2\n  completions: 2"), t(0));
     let pods = created(&drain(&mut ctl, t(0)));
     let mut deleting = ctl.job().job().clone();
     deleting.metadata.deletion_timestamp = Some(t(3));
@@ -572,7 +616,7 @@ fn a_job_being_deleted_ignores_owned_pods_that_stop_matching() {
 /// namespace only).
 #[test]
 fn a_pod_of_another_namespace_is_ignored() {
-    let mut ctl = JobController::new(pi(""), t(0));
+    let mut ctl = World::new(pi(""), t(0));
     drain(&mut ctl, t(0));
     let mut elsewhere = orphan(&ctl, "elsewhere", true);
     elsewhere.metadata.namespace = "other".into();
@@ -613,7 +657,7 @@ fn a_stored_job_with_any_other_manager_is_accepted_and_left_alone() {
     for managed_by in ["example.com/queue", "not a path at all", &"x".repeat(100)] {
         let job = managed_elsewhere(managed_by, "");
         assert!(job.is_managed_elsewhere());
-        let mut ctl = JobController::new(job, t(0));
+        let mut ctl = World::new(job, t(0));
         let mut stray = orphan(&ctl, "stray", true);
         ctl.handle_pod(t(1), PodEvent::Observed(&stray)).unwrap();
         stray.metadata.name = "owned".into();
@@ -640,7 +684,7 @@ fn the_ttl_applies_to_a_job_managed_elsewhere() {
     let finished = "startTime: 2025-01-01T00:00:00Z, completionTime: 2025-01-01T00:00:10Z,
   conditions: [{type: SuccessCriteriaMet, status: 'True', lastTransitionTime: 2025-01-01T00:00:10Z},
                {type: Complete, status: 'True', lastTransitionTime: 2025-01-01T00:00:10Z}]";
-    let ctl = JobController::restore(managed_elsewhere("example.com/queue", finished), [], t(20));
+    let ctl = World::restore(managed_elsewhere("example.com/queue", finished), [], t(20));
     let mut ctl = ctl.expect("restores");
     assert!(drain(&mut ctl, t(20)).is_empty());
     assert_eq!(ctl.poll_timeout().map(|w| w.at), Some(t(40)));
@@ -653,7 +697,7 @@ fn the_ttl_applies_to_a_job_managed_elsewhere() {
     );
 
     // The external controller finishing the Job later arms the TTL too.
-    let mut ctl = JobController::new(managed_elsewhere("example.com/queue", ""), t(0));
+    let mut ctl = World::new(managed_elsewhere("example.com/queue", ""), t(0));
     assert_eq!(ctl.poll_timeout(), None);
     let mut job = ctl.job().job().clone();
     job.status = managed_elsewhere("example.com/queue", finished)
@@ -673,7 +717,7 @@ fn a_finished_job_managed_elsewhere_keeps_the_finalizers_of_its_pods() {
   conditions: [{type: SuccessCriteriaMet, status: 'True', lastTransitionTime: 2025-01-01T00:00:10Z},
                {type: Complete, status: 'True', lastTransitionTime: 2025-01-01T00:00:10Z}]";
     let job = managed_elsewhere("example.com/queue", finished);
-    let mut pod = orphan(&JobController::new(job.clone(), t(20)), "ext-1", true);
+    let mut pod = orphan(&World::new(job.clone(), t(20)), "ext-1", true);
     pod.metadata.owner_references = vec![job_controller::api::OwnerReference {
         api_version: "batch/v1".into(),
         kind: "Job".into(),
@@ -683,7 +727,7 @@ fn a_finished_job_managed_elsewhere_keeps_the_finalizers_of_its_pods() {
         ..Default::default()
     }];
     pod.metadata.finalizers = vec!["batch.kubernetes.io/job-tracking".into()];
-    let mut ctl = JobController::restore(job, [&pod], t(20)).expect("restores");
+    let mut ctl = World::restore(job, [&pod], t(20)).expect("restores");
     assert!(drain(&mut ctl, t(20)).is_empty());
     // The pod is being deleted.
     pod.metadata.deletion_timestamp = Some(t(21));
@@ -707,7 +751,7 @@ fn a_finished_job_managed_elsewhere_keeps_the_finalizers_of_its_pods() {
 /// either: its pods lose the tracking finalizer.
 #[test]
 fn deleting_a_job_managed_elsewhere_releases_the_finalizers_of_its_pods() {
-    let mut ctl = JobController::new(managed_elsewhere("example.com/queue", ""), t(0));
+    let mut ctl = World::new(managed_elsewhere("example.com/queue", ""), t(0));
     let mut pod = orphan(&ctl, "ext-1", true);
     pod.metadata.owner_references = vec![job_controller::api::OwnerReference {
         api_version: "batch/v1".into(),
@@ -739,7 +783,7 @@ fn deleting_a_job_managed_elsewhere_releases_the_finalizers_of_its_pods() {
 fn no_panic_at_the_end_of_time() {
     let end = chrono::DateTime::<Utc>::MAX_UTC;
     let start = end - chrono::Duration::seconds(3);
-    let mut ctl = JobController::new(
+    let mut ctl = World::new(
         pi("activeDeadlineSeconds: 100\n  ttlSecondsAfterFinished: 100\n  backoffLimit: 2"),
         start,
     );
@@ -777,7 +821,7 @@ fn no_panic_at_the_end_of_time() {
 #[test]
 fn no_panic_at_the_start_of_time() {
     let start = chrono::DateTime::<Utc>::MIN_UTC;
-    let mut ctl = JobController::new(pi("activeDeadlineSeconds: 5"), start);
+    let mut ctl = World::new(pi("activeDeadlineSeconds: 5"), start);
     let pod = created(&drain(&mut ctl, start)).remove(0);
     let mut dying = owned(&pod, PodPhase::Running);
     dying.metadata.deletion_timestamp = Some(start);
@@ -798,7 +842,7 @@ fn no_panic_at_the_start_of_time() {
 #[test]
 fn a_batch_of_pod_events_reconciles_once() {
     let run = |batched: bool| {
-        let mut ctl = JobController::new(pi("parallelism: 3\n  completions: 3"), t(0));
+        let mut ctl = World::new(pi("parallelism: 3\n  completions: 3"), t(0));
         let pods = created(&drain(&mut ctl, t(0)));
         let done: Vec<_> = pods.iter().map(|p| owned(p, PodPhase::Succeeded)).collect();
         let mut writes = 0;
@@ -836,7 +880,7 @@ fn a_batch_of_pod_events_reconciles_once() {
 /// A batch is all or nothing: one unnamed pod and none is applied.
 #[test]
 fn a_batch_with_misuse_changes_nothing() {
-    let mut ctl = JobController::new(pi("parallelism: 2\n  completions: 2"), t(0));
+    let mut ctl = World::new(pi("parallelism: 2\n  completions: 2"), t(0));
     let pods = created(&drain(&mut ctl, t(0)));
     let before = ctl.status().clone();
     let done = owned(&pods[0], PodPhase::Succeeded);
@@ -857,7 +901,7 @@ fn a_batch_with_misuse_changes_nothing() {
 /// what the new input asks for, and is not asked for again.
 #[test]
 fn an_input_while_draining_queues_after_what_is_queued() {
-    let mut ctl = JobController::new(job(3, 3), t(0));
+    let mut ctl = World::new(job(3, 3), t(0));
     let first = match ctl.poll_action() {
         Some(Action::CreatePod(p)) => p.into_pod(),
         other => panic!("expected a creation first, got {other:?}"),
@@ -894,7 +938,7 @@ fn an_input_while_draining_queues_after_what_is_queued() {
 /// A refused input changes nothing, the queue included.
 #[test]
 fn a_refused_input_while_draining_leaves_the_queue_as_it_was() {
-    let mut ctl = JobController::new(job(3, 3), t(10));
+    let mut ctl = World::new(job(3, 3), t(10));
     assert!(matches!(ctl.poll_action(), Some(Action::CreatePod(_))));
     let mut untouched = ctl.clone();
     assert!(ctl.handle_timeout(t(5)).is_err(), "time went backwards");
