@@ -204,11 +204,14 @@ mod tests {
     fn pod_condition_status_defaults_to_true() {
         let mut j = job();
         let pattern = |status: Option<ConditionStatus>| PodFailurePolicyOnPodConditionsPattern {
+            extra: Default::default(),
             type_: "DisruptionTarget".to_owned(),
             status,
         };
         j.spec.pod_failure_policy = Some(PodFailurePolicy {
+            extra: Default::default(),
             rules: vec![PodFailurePolicyRule {
+                extra: Default::default(),
                 action: "Ignore".into(),
                 on_exit_codes: None,
                 on_pod_conditions: vec![
@@ -265,6 +268,7 @@ mod tests {
         j.spec.template.metadata.labels =
             BTreeMap::from([(keys::LEGACY_JOB_NAME_LABEL.to_owned(), "mine".to_owned())]);
         j.spec.selector = Some(LabelSelector {
+            extra: Default::default(),
             match_labels: BTreeMap::from([(
                 keys::CONTROLLER_UID_LABEL.to_owned(),
                 "other".to_owned(),

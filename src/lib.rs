@@ -31,4 +31,7 @@ pub use controller::{
 pub use error::{Error, ErrorKind, FieldError, ParseError, ValidationErrors};
 pub use valid::ValidJob;
 #[cfg(feature = "yaml")]
-pub use yaml::{MAX_MANIFEST_BYTES, parse_job, parse_jobs, to_yaml, value_to_yaml};
+pub use yaml::{
+    FieldValidation, MAX_MANIFEST_BYTES, parse_job, parse_job_with, parse_jobs, parse_jobs_with,
+    to_yaml, value_to_yaml,
+};

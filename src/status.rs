@@ -47,6 +47,7 @@ pub(crate) fn new_condition(
     now: DateTime<Utc>,
 ) -> JobCondition {
     JobCondition {
+        extra: Default::default(),
         type_,
         status,
         last_probe_time: Some(now),

@@ -46,6 +46,7 @@ use serde::de::{
 use serde_yaml::Value as Yaml;
 
 use crate::api::Job;
+use crate::api::unknown::{Segment, render, unknown_field_paths};
 use crate::error::ParseError;
 
 /// Inputs larger than this are refused before parsing: a Job manifest is a
@@ -57,7 +58,24 @@ pub const MAX_MANIFEST_BYTES: usize = 16 * 1024 * 1024;
 /// fewer nodes than bytes).
 const MIN_EXPANDED_NODES: usize = 1_000_000;
 
-/// Parses one Job from YAML or JSON (JSON is YAML).
+/// What parsing does with fields this crate does not model, as the API
+/// server's `fieldValidation` parameter says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum FieldValidation {
+    /// An unknown field is an error naming it, with its line and column
+    /// ([`ParseError::UnknownField`]): for manifests a person wrote, where
+    /// it is a typo (kubectl's `--validate=strict`). The default.
+    #[default]
+    Strict,
+    /// Unknown fields are kept (in the `extra` maps) and written back
+    /// unchanged: for objects read from the API, which a newer server may
+    /// extend. [`Job::unknown_fields`] lists them, to warn about.
+    Ignore,
+}
+
+/// Parses one Job from YAML or JSON (JSON is YAML), strictly: an unknown
+/// field is an error ([`FieldValidation::Strict`]; see [`parse_job_with`]).
 ///
 /// ```
 /// let job = job_controller::parse_job("
@@ -73,7 +91,26 @@ const MIN_EXPANDED_NODES: usize = 1_000_000;
 /// assert_eq!(job.metadata.name, "pi");
 /// ```
 pub fn parse_job(text: &str) -> Result<Job, ParseError> {
-    let mut jobs = parse_jobs(text)?;
+    parse_job_with(text, FieldValidation::Strict)
+}
+
+/// [`parse_job`], with unknown fields treated as `validation` says.
+///
+/// ```
+/// use job_controller::{FieldValidation, ParseError, parse_job, parse_job_with};
+///
+/// // A Job from a newer cluster (`kubectl get job -o yaml`).
+/// let text = "metadata: {name: pi}\nspec:\n  scheduling: {gang: true}\n";
+/// let job = parse_job_with(text, FieldValidation::Ignore).unwrap();
+/// assert_eq!(job.unknown_fields(), ["spec.scheduling"]);
+/// assert!(job_controller::to_yaml(&job).contains("scheduling:"));
+///
+/// // The same text as a manifest someone wrote: `scheduling` is a typo.
+/// let err = parse_job(text).unwrap_err();
+/// assert!(matches!(err, ParseError::UnknownField { path, line: Some(3), .. } if path == "spec.scheduling"));
+/// ```
+pub fn parse_job_with(text: &str, validation: FieldValidation) -> Result<Job, ParseError> {
+    let mut jobs = parse_jobs_with(text, validation)?;
     match jobs.len() {
         0 => Err(ParseError::Empty),
         _ => Ok(jobs.swap_remove(0)),
@@ -92,6 +129,11 @@ pub fn parse_job(text: &str) -> Result<Job, ParseError> {
 /// assert!(matches!(err, ParseError::Syntax { path: Some(p), line: Some(2), .. } if p == "spec.parallelism"));
 /// ```
 pub fn parse_jobs(text: &str) -> Result<Vec<Job>, ParseError> {
+    parse_jobs_with(text, FieldValidation::Strict)
+}
+
+/// [`parse_jobs`], with unknown fields treated as `validation` says.
+pub fn parse_jobs_with(text: &str, validation: FieldValidation) -> Result<Vec<Job>, ParseError> {
     if text.len() > MAX_MANIFEST_BYTES {
         return Err(ParseError::TooLarge {
             size: text.len(),
@@ -121,6 +163,9 @@ pub fn parse_jobs(text: &str) -> Result<Vec<Job>, ParseError> {
         // reported as such rather than by its first unknown field...
         check_kind(doc.field("apiVersion"), doc.field("kind"))?;
         let job = to_job(text, index, doc)?;
+        if validation == FieldValidation::Strict {
+            reject_unknown_fields(text, index, &job)?;
+        }
         // ...and again on what was decoded: this is the apiVersion and kind
         // the Job carries, whatever the tree looked like.
         check_kind(&job.api_version, &job.kind)?;
@@ -379,6 +424,27 @@ fn to_job(text: &str, index: usize, doc: Canonical) -> Result<Job, ParseError> {
     })
 }
 
+/// Strict parsing: the first unknown field in the text, if any, is an
+/// error naming it.
+fn reject_unknown_fields(text: &str, index: usize, job: &Job) -> Result<(), ParseError> {
+    let first = unknown_field_paths(job)
+        .into_iter()
+        .map(|path| {
+            let (line, column) = locate(text, index, &path, true, 0);
+            // Unlocated last: the text should always have them.
+            ((line.is_none(), line, column), path)
+        })
+        .min_by(|a, b| a.0.cmp(&b.0));
+    match first {
+        None => Ok(()),
+        Some(((_, line, column), path)) => Err(ParseError::UnknownField {
+            path: render(&path),
+            line,
+            column,
+        }),
+    }
+}
+
 fn strip_location(msg: &str) -> &str {
     msg.find(" at line ").map_or(msg, |i| &msg[..i])
 }
@@ -405,34 +471,6 @@ fn convert(err: serde_yaml::Error) -> ParseError {
 
 // ---------------------------------------------------------------------------
 // Paths
-
-/// One step of a field path.
-#[derive(Debug, Clone, PartialEq)]
-enum Segment {
-    Key(String),
-    Index(usize),
-}
-
-/// `spec.template.spec.containers[0].name`
-fn render(path: &[Segment]) -> String {
-    let mut out = String::new();
-    for segment in path {
-        match segment {
-            Segment::Key(k) => {
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                out.push_str(k);
-            }
-            Segment::Index(i) => {
-                out.push('[');
-                out.push_str(&i.to_string());
-                out.push(']');
-            }
-        }
-    }
-    out
-}
 
 /// The path of the value being converted, borrowed from the callers' frames.
 enum Path<'a> {

@@ -178,29 +178,37 @@ fn full_job() -> Job {
         extra: BTreeMap::new(),
     };
     Job {
+        extra: Default::default(),
         api_version: "batch/v1".into(),
         kind: "Job".into(),
         metadata: meta.clone(),
         spec: JobSpec {
+            extra: Default::default(),
             parallelism: Some(1),
             completions: Some(2),
             active_deadline_seconds: Some(3),
             pod_failure_policy: Some(PodFailurePolicy {
+                extra: Default::default(),
                 rules: vec![PodFailurePolicyRule {
+                    extra: Default::default(),
                     action: PodFailurePolicyAction::FailJob,
                     on_exit_codes: Some(PodFailurePolicyOnExitCodesRequirement {
+                        extra: Default::default(),
                         container_name: Some("main".into()),
                         operator: PodFailurePolicyOnExitCodesOperator::In,
                         values: vec![1],
                     }),
                     on_pod_conditions: vec![PodFailurePolicyOnPodConditionsPattern {
+                        extra: Default::default(),
                         type_: "DisruptionTarget".into(),
                         status: Some(ConditionStatus::True),
                     }],
                 }],
             }),
             success_policy: Some(SuccessPolicy {
+                extra: Default::default(),
                 rules: vec![SuccessPolicyRule {
+                    extra: Default::default(),
                     succeeded_indexes: Some("0".into()),
                     succeeded_count: Some(1),
                 }],
@@ -209,8 +217,10 @@ fn full_job() -> Job {
             backoff_limit_per_index: Some(5),
             max_failed_indexes: Some(6),
             selector: Some(LabelSelector {
+                extra: Default::default(),
                 match_labels: [("l".to_owned(), "v".to_owned())].into(),
                 match_expressions: vec![LabelSelectorRequirement {
+                    extra: Default::default(),
                     key: "k".into(),
                     operator: "In".into(),
                     values: vec!["v".into()],
@@ -236,7 +246,9 @@ fn full_job() -> Job {
             managed_by: Some("m".into()),
         },
         status: Some(JobStatus {
+            extra: Default::default(),
             conditions: vec![JobCondition {
+                extra: Default::default(),
                 type_: JobConditionType::Complete,
                 status: ConditionStatus::True,
                 last_probe_time: Some(t("2024-01-01T00:00:01Z")),
@@ -253,6 +265,7 @@ fn full_job() -> Job {
             completed_indexes: "0-1".into(),
             failed_indexes: Some("2".into()),
             uncounted_terminated_pods: Some(UncountedTerminatedPods {
+                extra: Default::default(),
                 succeeded: vec!["a".into()],
                 failed: vec!["b".into()],
             }),

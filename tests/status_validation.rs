@@ -70,6 +70,7 @@ fn job(spec: JobSpec, status: JobStatus) -> Job {
 
 fn cond(type_: JobConditionType, status: ConditionStatus) -> JobCondition {
     JobCondition {
+        extra: Default::default(),
         type_,
         status,
         last_probe_time: None,
@@ -115,7 +116,9 @@ fn indexed_with_backoff_limit_per_index(n: i32) -> JobSpec {
 /// Upstream's `validSuccessPolicy`.
 fn success_policy() -> Option<SuccessPolicy> {
     Some(SuccessPolicy {
+        extra: Default::default(),
         rules: vec![SuccessPolicyRule {
+            extra: Default::default(),
             succeeded_indexes: Some("0-2".to_owned()),
             succeeded_count: None,
         }],
@@ -133,6 +136,7 @@ fn indexed_with_success_policy() -> JobSpec {
 fn uncounted(succeeded: &[&str], failed: &[&str]) -> Option<UncountedTerminatedPods> {
     let ids = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect();
     Some(UncountedTerminatedPods {
+        extra: Default::default(),
         succeeded: ids(succeeded),
         failed: ids(failed),
     })

@@ -89,6 +89,7 @@ fn the_checker_catches_a_final_condition_without_its_interim_one() {
         succeeded: 2,
         completion_time: Some(t0()),
         conditions: vec![JobCondition {
+            extra: Default::default(),
             type_: JobConditionType::Complete,
             status: ConditionStatus::True,
             last_probe_time: Some(t0()),

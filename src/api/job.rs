@@ -1,10 +1,13 @@
 //! `batch/v1` Job, JobSpec and JobStatus, field for field.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::meta::{LabelSelector, ObjectMeta, Time};
 use super::pod_template::PodTemplateSpec;
 use super::string_enum::string_enum;
+use super::value::Value;
 
 fn is_zero_i32(v: &i32) -> bool {
     *v == 0
@@ -12,11 +15,15 @@ fn is_zero_i32(v: &i32) -> bool {
 
 /// A `batch/v1` Job, as written in a manifest or read from the API.
 ///
-/// Unknown fields of the Job, its spec and its status are rejected at parse
-/// time (as kubectl's strict field validation does); unknown fields of
-/// `metadata` and of the pod template are kept.
+/// Fields this crate does not model — of the Job, its spec, its status or
+/// any object in them, as a newer API server may send — are kept in the
+/// `extra` maps and written back unchanged, so an object read from the API
+/// is never rejected for them ([`Job::unknown_fields`] lists them). Strict
+/// parsing of a manifest a person wrote (`FieldValidation::Strict`, the
+/// default of `parse_job`) rejects them, naming the field, as kubectl's
+/// strict field validation does.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct Job {
     /// `batch/v1`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -33,6 +40,11 @@ pub struct Job {
     /// Observed state, written by the controller.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<JobStatus>,
+    /// Fields this crate does not model (a newer API version's, say):
+    /// kept as read and written back unchanged. Strict parsing
+    /// (`FieldValidation::Strict`, the default of `parse_job`) rejects them.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
 }
 
 string_enum! {
@@ -110,7 +122,7 @@ string_enum! {
 /// `spec` of a Job. Every field is optional on the wire; see
 /// [`crate::defaults`] for what the API server fills in.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct JobSpec {
     /// Maximum number of pods running at once (0 runs nothing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -160,21 +172,31 @@ pub struct JobSpec {
     /// The controller that manages this Job; unset means the built-in one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub managed_by: Option<String>,
+    /// Fields this crate does not model (a newer API version's, say):
+    /// kept as read and written back unchanged. Strict parsing
+    /// (`FieldValidation::Strict`, the default of `parse_job`) rejects them.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
 }
 
 /// `spec.podFailurePolicy`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PodFailurePolicy {
     /// Rules, evaluated in order; the first match decides.
     #[serde(default)]
     pub rules: Vec<PodFailurePolicyRule>,
+    /// Fields this crate does not model (a newer API version's, say):
+    /// kept as read and written back unchanged. Strict parsing
+    /// (`FieldValidation::Strict`, the default of `parse_job`) rejects them.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
 }
 
 /// One rule of a [`PodFailurePolicy`]: exactly one of `onExitCodes` and
 /// `onPodConditions` is set.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PodFailurePolicyRule {
     /// What a match does.
     pub action: PodFailurePolicyAction,
@@ -184,6 +206,11 @@ pub struct PodFailurePolicyRule {
     /// Match on pod conditions (any pattern).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub on_pod_conditions: Vec<PodFailurePolicyOnPodConditionsPattern>,
+    /// Fields this crate does not model (a newer API version's, say):
+    /// kept as read and written back unchanged. Strict parsing
+    /// (`FieldValidation::Strict`, the default of `parse_job`) rejects them.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
 }
 
 impl Default for PodFailurePolicyAction {
@@ -193,8 +220,8 @@ impl Default for PodFailurePolicyAction {
 }
 
 /// Exit-code requirement of a pod failure policy rule.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PodFailurePolicyOnExitCodesRequirement {
     /// Restrict the match to this container (or init container).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -204,11 +231,16 @@ pub struct PodFailurePolicyOnExitCodesRequirement {
     /// The exit codes (sorted, unique).
     #[serde(default)]
     pub values: Vec<i32>,
+    /// Fields this crate does not model (a newer API version's, say):
+    /// kept as read and written back unchanged. Strict parsing
+    /// (`FieldValidation::Strict`, the default of `parse_job`) rejects them.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
 }
 
 /// Pod-condition pattern of a pod failure policy rule.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PodFailurePolicyOnPodConditionsPattern {
     /// Condition type, e.g. `DisruptionTarget`.
     #[serde(rename = "type")]
@@ -216,20 +248,30 @@ pub struct PodFailurePolicyOnPodConditionsPattern {
     /// Required status; defaults to `True`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ConditionStatus>,
+    /// Fields this crate does not model (a newer API version's, say):
+    /// kept as read and written back unchanged. Strict parsing
+    /// (`FieldValidation::Strict`, the default of `parse_job`) rejects them.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
 }
 
 /// `spec.successPolicy` (Indexed Jobs only).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SuccessPolicy {
     /// Rules; the first satisfied one declares success.
     #[serde(default)]
     pub rules: Vec<SuccessPolicyRule>,
+    /// Fields this crate does not model (a newer API version's, say):
+    /// kept as read and written back unchanged. Strict parsing
+    /// (`FieldValidation::Strict`, the default of `parse_job`) rejects them.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
 }
 
 /// One success policy rule: at least one field is set.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SuccessPolicyRule {
     /// Indexes in interval syntax (`0,2-4`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -237,11 +279,16 @@ pub struct SuccessPolicyRule {
     /// How many (of the listed) indexes must succeed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub succeeded_count: Option<i32>,
+    /// Fields this crate does not model (a newer API version's, say):
+    /// kept as read and written back unchanged. Strict parsing
+    /// (`FieldValidation::Strict`, the default of `parse_job`) rejects them.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
 }
 
 /// `status` of a Job.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct JobStatus {
     /// Conditions, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -276,11 +323,16 @@ pub struct JobStatus {
     /// Active pods with a `Ready` condition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready: Option<i32>,
+    /// Fields this crate does not model (a newer API version's, say):
+    /// kept as read and written back unchanged. Strict parsing
+    /// (`FieldValidation::Strict`, the default of `parse_job`) rejects them.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
 }
 
 /// UIDs of finished pods not yet folded into the status counters.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UncountedTerminatedPods {
     /// UIDs of succeeded pods.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -288,11 +340,16 @@ pub struct UncountedTerminatedPods {
     /// UIDs of failed pods.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failed: Vec<String>,
+    /// Fields this crate does not model (a newer API version's, say):
+    /// kept as read and written back unchanged. Strict parsing
+    /// (`FieldValidation::Strict`, the default of `parse_job`) rejects them.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
 }
 
 /// One condition of a Job.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct JobCondition {
     /// Condition type.
     #[serde(rename = "type")]
@@ -311,6 +368,11 @@ pub struct JobCondition {
     /// Human-readable message.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub message: String,
+    /// Fields this crate does not model (a newer API version's, say):
+    /// kept as read and written back unchanged. Strict parsing
+    /// (`FieldValidation::Strict`, the default of `parse_job`) rejects them.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
 }
 
 impl JobStatus {

@@ -92,8 +92,8 @@ pub struct OwnerReference {
 }
 
 /// A label query (`matchLabels` AND `matchExpressions`).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LabelSelector {
     /// Labels that must all be present with these values.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -101,11 +101,16 @@ pub struct LabelSelector {
     /// Set-based requirements that must all hold.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub match_expressions: Vec<LabelSelectorRequirement>,
+    /// Fields this crate does not model (a newer API version's, say):
+    /// kept as read and written back unchanged. Strict parsing
+    /// (`FieldValidation::Strict`, the default of `parse_job`) rejects them.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
 }
 
 /// One set-based requirement of a [`LabelSelector`].
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LabelSelectorRequirement {
     /// The label key.
     pub key: String,
@@ -114,6 +119,11 @@ pub struct LabelSelectorRequirement {
     /// Values for `In` / `NotIn`; empty for the others.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub values: Vec<String>,
+    /// Fields this crate does not model (a newer API version's, say):
+    /// kept as read and written back unchanged. Strict parsing
+    /// (`FieldValidation::Strict`, the default of `parse_job`) rejects them.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
 }
 
 impl LabelSelector {

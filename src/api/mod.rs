@@ -10,6 +10,7 @@ mod pod_template;
 mod status_patch;
 pub(crate) mod string_enum;
 mod to_value;
+pub(crate) mod unknown;
 mod value;
 
 pub use job::*;

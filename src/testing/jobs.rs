@@ -113,12 +113,15 @@ impl JobParams {
             .pod_failure_policy
             .as_ref()
             .map(|rules| PodFailurePolicy {
+                extra: Default::default(),
                 rules: rules.iter().map(Rule::to_api).collect(),
             });
         spec.success_policy = self.success_policy.as_ref().map(|rules| SuccessPolicy {
+            extra: Default::default(),
             rules: rules
                 .iter()
                 .map(|r| SuccessPolicyRule {
+                    extra: Default::default(),
                     succeeded_indexes: r.indexes.clone(),
                     succeeded_count: r.count,
                 })
@@ -156,6 +159,7 @@ impl Rule {
                 named,
             } => (
                 Some(PodFailurePolicyOnExitCodesRequirement {
+                    extra: Default::default(),
                     container_name: named.then(|| "main".to_owned()),
                     operator: if *not_in {
                         PodFailurePolicyOnExitCodesOperator::NotIn
@@ -169,12 +173,14 @@ impl Rule {
             RuleOn::DisruptionTarget => (
                 None,
                 vec![PodFailurePolicyOnPodConditionsPattern {
+                    extra: Default::default(),
                     type_: "DisruptionTarget".into(),
                     status: Some(ConditionStatus::True),
                 }],
             ),
         };
         PodFailurePolicyRule {
+            extra: Default::default(),
             action: self.action.clone(),
             on_exit_codes,
             on_pod_conditions,

@@ -482,6 +482,7 @@ mod tests {
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
         j.spec.selector = Some(LabelSelector {
+            extra: Default::default(),
             match_labels: labels.clone(),
             match_expressions: vec![],
         });
@@ -589,6 +590,7 @@ mod tests {
         j.metadata.uid.clear();
         j.spec.manual_selector = Some(true);
         j.spec.selector = Some(LabelSelector {
+            extra: Default::default(),
             match_labels: BTreeMap::from([("a".to_owned(), "b".to_owned())]),
             match_expressions: vec![],
         });
@@ -628,6 +630,7 @@ mod tests {
         let mut j = job();
         j.spec.manual_selector = Some(true);
         j.spec.selector = Some(LabelSelector {
+            extra: Default::default(),
             match_labels: BTreeMap::from([("controller-uid".to_owned(), "<uid>".to_owned())]),
             match_expressions: vec![],
         });

@@ -492,19 +492,23 @@ mod tests {
     #[test]
     fn selector_requirement_rules() {
         let sel = LabelSelector {
+            extra: Default::default(),
             match_labels: BTreeMap::new(),
             match_expressions: vec![
                 LabelSelectorRequirement {
+                    extra: Default::default(),
                     key: "a".to_owned(),
                     operator: "In".to_owned(),
                     values: vec![],
                 },
                 LabelSelectorRequirement {
+                    extra: Default::default(),
                     key: "b".to_owned(),
                     operator: "Exists".to_owned(),
                     values: vec!["x".to_owned()],
                 },
                 LabelSelectorRequirement {
+                    extra: Default::default(),
                     key: "c".to_owned(),
                     operator: "Gt".to_owned(),
                     values: vec!["<x>".to_owned()],

@@ -165,7 +165,9 @@ spec:
         j.spec.backoff_limit_per_index = Some(i32::MIN);
         j.spec.active_deadline_seconds = Some(i64::MIN);
         j.spec.success_policy = Some(crate::api::SuccessPolicy {
+            extra: Default::default(),
             rules: vec![crate::api::SuccessPolicyRule {
+                extra: Default::default(),
                 succeeded_indexes: Some("0-2147483646,-,1--2,99999999999999999999".to_owned()),
                 succeeded_count: Some(i32::MIN),
             }],

@@ -348,8 +348,10 @@ mod tests {
 
     fn exit_rule(action: &str, op: &str, values: Vec<i32>) -> PodFailurePolicyRule {
         PodFailurePolicyRule {
+            extra: Default::default(),
             action: action.into(),
             on_exit_codes: Some(PodFailurePolicyOnExitCodesRequirement {
+                extra: Default::default(),
                 container_name: None,
                 operator: op.into(),
                 values,
@@ -360,9 +362,11 @@ mod tests {
 
     fn cond_rule(type_: &str, status: Option<&str>) -> PodFailurePolicyRule {
         PodFailurePolicyRule {
+            extra: Default::default(),
             action: "Ignore".into(),
             on_exit_codes: None,
             on_pod_conditions: vec![PodFailurePolicyOnPodConditionsPattern {
+                extra: Default::default(),
                 type_: type_.to_owned(),
                 status: status.map(Into::into),
             }],
@@ -371,7 +375,10 @@ mod tests {
 
     fn pfp(spec: &JobSpec, rules: Vec<PodFailurePolicyRule>) -> Vec<(String, ErrorKind, String)> {
         let mut errs = Vec::new();
-        let policy = PodFailurePolicy { rules };
+        let policy = PodFailurePolicy {
+            extra: Default::default(),
+            rules,
+        };
         validate_pod_failure_policy(
             spec,
             &policy,
@@ -526,6 +533,7 @@ mod tests {
         let mut rule = cond_rule("A", Some("True"));
         rule.on_pod_conditions = (0..21)
             .map(|i| PodFailurePolicyOnPodConditionsPattern {
+                extra: Default::default(),
                 type_: format!("T{i}"),
                 status: Some("True".into()),
             })
@@ -586,7 +594,10 @@ mod tests {
         let mut errs = Vec::new();
         validate_success_policy(
             &s,
-            &SuccessPolicy { rules },
+            &SuccessPolicy {
+                extra: Default::default(),
+                rules,
+            },
             &Path::new("spec").child("successPolicy"),
             &mut errs,
         );
@@ -595,6 +606,7 @@ mod tests {
 
     fn srule(indexes: Option<&str>, count: Option<i32>) -> SuccessPolicyRule {
         SuccessPolicyRule {
+            extra: Default::default(),
             succeeded_indexes: indexes.map(str::to_owned),
             succeeded_count: count,
         }

@@ -528,6 +528,7 @@ mod tests {
 
     fn cond(type_: JobConditionType) -> JobCondition {
         JobCondition {
+            extra: Default::default(),
             type_,
             status: ConditionStatus::True,
             last_probe_time: None,
@@ -606,6 +607,7 @@ mod tests {
         let old = job(JobStatus::default());
         let s = JobStatus {
             uncounted_terminated_pods: Some(UncountedTerminatedPods {
+                extra: Default::default(),
                 succeeded: vec!["a".into(), String::new()],
                 failed: vec!["a".into()],
             }),
@@ -805,6 +807,7 @@ mod tests {
             active: 1,
             terminating: Some(1),
             uncounted_terminated_pods: Some(UncountedTerminatedPods {
+                extra: Default::default(),
                 succeeded: vec!["a".into()],
                 failed: vec![],
             }),

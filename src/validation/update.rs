@@ -241,6 +241,7 @@ mod tests {
         j.metadata.resource_version = "1".to_owned();
         j.spec.manual_selector = Some(true);
         j.spec.selector = Some(crate::api::LabelSelector {
+            extra: Default::default(),
             match_labels: BTreeMap::from([("a".to_owned(), "b".to_owned())]),
             match_expressions: vec![],
         });

@@ -432,6 +432,7 @@ pub(crate) fn label_selector_requirement() -> BoxedStrategy<LabelSelectorRequire
         string_list(),
     )
         .prop_map(|(key, operator, values)| LabelSelectorRequirement {
+            extra: Default::default(),
             key,
             operator,
             values,
@@ -443,6 +444,7 @@ pub(crate) fn label_selector_requirement() -> BoxedStrategy<LabelSelectorRequire
 pub(crate) fn label_selector() -> BoxedStrategy<LabelSelector> {
     (string_map(), vec(label_selector_requirement(), 0..3))
         .prop_map(|(match_labels, match_expressions)| LabelSelector {
+            extra: Default::default(),
             match_labels,
             match_expressions,
         })
@@ -534,13 +536,20 @@ pub(crate) fn pod_failure_policy_rule() -> BoxedStrategy<PodFailurePolicyRule> {
     )
         .prop_map(|(container_name, operator, values)| {
             PodFailurePolicyOnExitCodesRequirement {
+                extra: Default::default(),
                 container_name,
                 operator,
                 values,
             }
         });
-    let on_pod_conditions = (any_string(), option::of(condition_status()))
-        .prop_map(|(type_, status)| PodFailurePolicyOnPodConditionsPattern { type_, status });
+    let on_pod_conditions =
+        (any_string(), option::of(condition_status())).prop_map(|(type_, status)| {
+            PodFailurePolicyOnPodConditionsPattern {
+                extra: Default::default(),
+                type_,
+                status,
+            }
+        });
     (
         pod_failure_policy_action(),
         option::of(on_exit_codes),
@@ -548,6 +557,7 @@ pub(crate) fn pod_failure_policy_rule() -> BoxedStrategy<PodFailurePolicyRule> {
     )
         .prop_map(
             |(action, on_exit_codes, on_pod_conditions)| PodFailurePolicyRule {
+                extra: Default::default(),
                 action,
                 on_exit_codes,
                 on_pod_conditions,
@@ -559,7 +569,10 @@ pub(crate) fn pod_failure_policy_rule() -> BoxedStrategy<PodFailurePolicyRule> {
 /// A pod failure policy.
 pub(crate) fn pod_failure_policy() -> BoxedStrategy<PodFailurePolicy> {
     vec(pod_failure_policy_rule(), 0..4)
-        .prop_map(|rules| PodFailurePolicy { rules })
+        .prop_map(|rules| PodFailurePolicy {
+            extra: Default::default(),
+            rules,
+        })
         .boxed()
 }
 
@@ -567,12 +580,16 @@ pub(crate) fn pod_failure_policy() -> BoxedStrategy<PodFailurePolicy> {
 pub(crate) fn success_policy() -> BoxedStrategy<SuccessPolicy> {
     let rule = (option::of(any_string()), option::of(any::<i32>())).prop_map(
         |(succeeded_indexes, succeeded_count)| SuccessPolicyRule {
+            extra: Default::default(),
             succeeded_indexes,
             succeeded_count,
         },
     );
     vec(rule, 0..4)
-        .prop_map(|rules| SuccessPolicy { rules })
+        .prop_map(|rules| SuccessPolicy {
+            extra: Default::default(),
+            rules,
+        })
         .boxed()
 }
 
@@ -623,6 +640,7 @@ pub(crate) fn job_spec() -> BoxedStrategy<JobSpec> {
                     managed_by,
                 ),
             )| JobSpec {
+                extra: Default::default(),
                 parallelism,
                 completions,
                 active_deadline_seconds,
@@ -657,6 +675,7 @@ pub(crate) fn job_condition() -> BoxedStrategy<JobCondition> {
         .prop_map(
             |(type_, status, last_probe_time, last_transition_time, reason, message)| {
                 JobCondition {
+                    extra: Default::default(),
                     type_,
                     status,
                     last_probe_time,
@@ -671,8 +690,12 @@ pub(crate) fn job_condition() -> BoxedStrategy<JobCondition> {
 
 /// A Job status, every field.
 pub(crate) fn job_status() -> BoxedStrategy<JobStatus> {
-    let uncounted = (string_list(), string_list())
-        .prop_map(|(succeeded, failed)| UncountedTerminatedPods { succeeded, failed });
+    let uncounted =
+        (string_list(), string_list()).prop_map(|(succeeded, failed)| UncountedTerminatedPods {
+            extra: Default::default(),
+            succeeded,
+            failed,
+        });
     (
         (
             vec(job_condition(), 0..4),
@@ -695,6 +718,7 @@ pub(crate) fn job_status() -> BoxedStrategy<JobStatus> {
                 (conditions, start_time, completion_time, active, succeeded, failed),
                 (terminating, completed_indexes, failed_indexes, uncounted_terminated_pods, ready),
             )| JobStatus {
+                extra: Default::default(),
                 conditions,
                 start_time,
                 completion_time,
@@ -721,6 +745,7 @@ pub(crate) fn job() -> BoxedStrategy<Job> {
         option::of(job_status()),
     )
         .prop_map(|(api_version, kind, metadata, spec, status)| Job {
+            extra: Default::default(),
             api_version,
             kind,
             metadata,

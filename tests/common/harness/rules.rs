@@ -209,7 +209,9 @@ pub(super) mod validated {
             failed_indexes,
             uncounted_terminated_pods,
             ready,
+            extra,
         } = s;
+        extra_hash(extra, h);
         conditions.len().hash(h);
         for c in conditions {
             let JobCondition {
@@ -219,7 +221,9 @@ pub(super) mod validated {
                 last_transition_time,
                 reason,
                 message,
+                extra,
             } = c;
+            extra_hash(extra, h);
             (
                 type_,
                 status,
@@ -242,7 +246,25 @@ pub(super) mod validated {
         (completed_indexes, failed_indexes, ready).hash(h);
         match uncounted_terminated_pods {
             None => 0u8.hash(h),
-            Some(UncountedTerminatedPods { succeeded, failed }) => (1u8, succeeded, failed).hash(h),
+            Some(UncountedTerminatedPods {
+                succeeded,
+                failed,
+                extra,
+            }) => {
+                extra_hash(extra, h);
+                (1u8, succeeded, failed).hash(h);
+            }
+        }
+    }
+
+    /// Unmodelled fields (values are not `Hash`: their text is).
+    fn extra_hash(
+        extra: &std::collections::BTreeMap<String, job_controller::api::Value>,
+        h: &mut DefaultHasher,
+    ) {
+        extra.len().hash(h);
+        if !extra.is_empty() {
+            format!("{extra:?}").hash(h);
         }
     }
 
