@@ -8,6 +8,8 @@ mod controller;
 pub mod defaults;
 mod error;
 mod indexes;
+#[cfg(feature = "k8s-openapi")]
+pub mod k8s;
 #[cfg(feature = "sim")]
 pub mod sim;
 #[doc = include_str!("docs/rules.md")]

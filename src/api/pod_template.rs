@@ -14,8 +14,11 @@ use super::value::Value;
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PodTemplateSpec {
-    /// Labels, annotations and finalizers copied onto every pod.
-    #[serde(default, skip_serializing_if = "ObjectMeta::is_empty")]
+    /// Labels, annotations and finalizers copied onto every pod. Always
+    /// written, even empty, as the API server writes it (Go's `omitempty`
+    /// never omits a struct): a template read from the API comes back the
+    /// same.
+    #[serde(default)]
     pub metadata: ObjectMeta,
     /// The pod spec.
     #[serde(default)]
