@@ -362,7 +362,14 @@ fn unset_fields_are_omitted() {
     // written even empty, as the API server writes it).
     assert_eq!(
         keys,
-        ["metadata", "spec", "template", "metadata", "spec", "containers"],
+        [
+            "metadata",
+            "spec",
+            "template",
+            "metadata",
+            "spec",
+            "containers"
+        ],
         "{yaml}"
     );
     for absent in [
@@ -384,9 +391,12 @@ fn unset_fields_are_omitted() {
     }
     assert_eq!(parse_job(&yaml).unwrap(), Job::default());
 
-    // A default spec: no parallelism, no template metadata.
+    // A default spec: no parallelism; the template's metadata empty.
     let spec_yaml = job_controller::value_to_yaml(&JobSpec::default());
-    assert_eq!(spec_yaml, "template:\n  spec:\n    containers: []\n");
+    assert_eq!(
+        spec_yaml,
+        "template:\n  metadata: {}\n  spec:\n    containers: []\n"
+    );
 
     // An empty status is still written (present-but-empty is not unset),
     // but its zero counters are not.
