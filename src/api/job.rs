@@ -389,6 +389,20 @@ impl JobStatus {
         self.true_condition(&JobConditionType::Complete).is_some()
             || self.true_condition(&JobConditionType::Failed).is_some()
     }
+
+    /// When the Job finished: the `lastTransitionTime` of its first
+    /// `Complete=True` or `Failed=True` condition (upstream's
+    /// `jobFinishTime`, what `ttlSecondsAfterFinished` counts from — not
+    /// `completionTime`).
+    pub fn finish_time(&self) -> Option<Time> {
+        self.conditions
+            .iter()
+            .find(|c| {
+                (c.type_ == JobConditionType::Complete || c.type_ == JobConditionType::Failed)
+                    && c.status == ConditionStatus::True
+            })
+            .and_then(|c| c.last_transition_time)
+    }
 }
 
 impl Job {

@@ -982,16 +982,9 @@ impl JobController {
         if self.delete_job_requested || self.job.is_being_deleted() {
             return;
         }
-        let finish = self
-            .status
-            .conditions
-            .iter()
-            .find(|c| {
-                (c.type_ == JobConditionType::Complete || c.type_ == JobConditionType::Failed)
-                    && c.status == crate::api::ConditionStatus::True
-            })
-            .and_then(|c| c.last_transition_time);
-        let Some(finish) = finish else { return };
+        let Some(finish) = self.status.finish_time() else {
+            return;
+        };
         let expiry = finish
             .checked_add_signed(Duration::seconds(i64::from(ttl)))
             .unwrap_or(DateTime::<Utc>::MAX_UTC);

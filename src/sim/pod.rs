@@ -134,6 +134,17 @@ pub fn restarted(pod: &mut Pod, count: i32) {
     }
 }
 
+/// The first container restarted in place once more (`restartPolicy:
+/// OnFailure`): its restart count goes up by one; the pod stays Running.
+pub fn restarted_once_more(pod: &mut Pod) {
+    let count = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.container_statuses.first())
+        .map_or(0, |c| c.restart_count);
+    restarted(pod, count.saturating_add(1));
+}
+
 /// Every container exited 0 at `at`: phase Succeeded, `Ready=False`
 /// (restart counts kept).
 pub fn succeeded(pod: &mut Pod, at: DateTime<Utc>) {

@@ -164,17 +164,6 @@ fn check_interim_first(
     Ok(())
 }
 
-/// When the Job finished (`Complete` or `Failed`), if it did.
-fn finish_time(s: &JobStatus) -> Option<DateTime<Utc>> {
-    s.conditions
-        .iter()
-        .find(|c| {
-            (c.type_ == JobConditionType::Complete || c.type_ == JobConditionType::Failed)
-                && c.status == ConditionStatus::True
-        })
-        .and_then(|c| c.last_transition_time)
-}
-
 /// Whether a terminal outcome is decided (an interim or final condition).
 fn decided(s: &JobStatus) -> bool {
     [
@@ -278,7 +267,7 @@ impl Invariants {
         action: &Action,
     ) -> Result<(), Violation> {
         let before = &self.last_written;
-        let finished = finish_time(before).is_some();
+        let finished = before.finish_time().is_some();
         match action {
             Action::CreatePod(p) => {
                 require!(
@@ -314,7 +303,7 @@ impl Invariants {
             Action::UpdateStatus(new) => self.check_write(ctl, new)?,
             Action::DeleteJob { .. } => {
                 let ttl = ctl.job().ttl_seconds_after_finished();
-                let due = finish_time(before).zip(ttl).map(|(at, ttl)| {
+                let due = before.finish_time().zip(ttl).map(|(at, ttl)| {
                     at.checked_add_signed(TimeDelta::seconds(i64::from(ttl)))
                         .unwrap_or(DateTime::<Utc>::MAX_UTC)
                 });
@@ -323,7 +312,7 @@ impl Invariants {
                     due.is_some_and(|due| now >= due),
                     "delete-job",
                     "DeleteJob at {now}: finished at {:?}, ttlSecondsAfterFinished {ttl:?}",
-                    finish_time(before)
+                    before.finish_time()
                 );
                 self.job_deleted = true;
             }
@@ -335,7 +324,7 @@ impl Invariants {
     fn check_write(&mut self, ctl: &JobController, new: &JobStatus) -> Result<(), Violation> {
         let old = &self.last_written;
         require!(
-            finish_time(old).is_none(),
+            old.finish_time().is_none(),
             "finished-is-final",
             "UpdateStatus after the Job finished"
         );

@@ -345,14 +345,7 @@ impl Runner {
                 })
             }
             Input::Restart(sel) if self.ctl.job().restarts_on_failure() => {
-                self.edit(Candidates::Unfinished, sel, |p| {
-                    let restarts = p
-                        .status
-                        .as_ref()
-                        .and_then(|s| s.container_statuses.first())
-                        .map_or(0, |c| c.restart_count);
-                    pod::restarted(p, restarts.saturating_add(1));
-                })
+                self.edit(Candidates::Unfinished, sel, pod::restarted_once_more)
             }
             Input::Terminate(sel) => self.edit(Candidates::NotTerminating, sel, |p| {
                 pod::terminating(p, now);

@@ -695,14 +695,7 @@ impl Harness {
                     return None;
                 }
                 let name = self.pick(Candidates::Unfinished, sel)?;
-                self.edit(&name, |p| {
-                    let restarts = p
-                        .status
-                        .as_ref()
-                        .and_then(|s| s.container_statuses.first())
-                        .map_or(0, |c| c.restart_count);
-                    pod::restarted(p, restarts.saturating_add(1));
-                })
+                self.edit(&name, pod::restarted_once_more)
             }
             Input::Terminate(sel) => {
                 let name = self.pick(Candidates::NotTerminating, sel)?;

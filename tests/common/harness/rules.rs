@@ -359,11 +359,5 @@ pub(super) fn check_conditions(s: &JobStatus) -> Check {
 }
 
 pub(super) fn finish_condition_time(s: &JobStatus) -> Option<DateTime<Utc>> {
-    s.conditions
-        .iter()
-        .find(|c| {
-            (c.type_ == JobConditionType::Complete || c.type_ == JobConditionType::Failed)
-                && c.status == ConditionStatus::True
-        })
-        .and_then(|c| c.last_transition_time)
+    s.finish_time()
 }
