@@ -25,13 +25,14 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
+use std::hash::BuildHasherDefault;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde::Serialize;
 
 use super::{Cluster, Settled, pod};
 use crate::api::{ConditionStatus, JobConditionType, JobStatus, Pod, PodPhase};
-use crate::controller::{DeleteReason, JobController, PodEvent};
+use crate::controller::{DeleteReason, Fnv, JobController, PodEvent};
 use crate::valid::ValidJob;
 
 /// How simulated pods behave.
@@ -371,7 +372,7 @@ pub struct Simulation<B: PodModel = PodBehaviour> {
     seq: u64,
     log: Vec<LogEntry>,
     names: Vec<String>,
-    refs: HashMap<String, PodRef>,
+    refs: HashMap<String, PodRef, BuildHasherDefault<Fnv>>,
     /// Pods changed since the last sync (reported at the next one).
     dirty: BTreeSet<String>,
     sync_scheduled: bool,
@@ -405,7 +406,7 @@ impl<B: PodModel> Simulation<B> {
             seq: 0,
             log: Vec::new(),
             names: Vec::new(),
-            refs: HashMap::new(),
+            refs: HashMap::default(),
             dirty: BTreeSet::new(),
             sync_scheduled: false,
             status_writes: 0,
