@@ -16,6 +16,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
+    lenient(text);
     let Ok(jobs) = job_controller::parse_jobs(text) else {
         return;
     };
@@ -40,3 +41,27 @@ fuzz_target!(|data: &[u8]| {
         let _ = job_controller::ValidJob::create(job);
     }
 });
+
+/// Lenient parsing (objects from the API): whatever it accepts keeps its
+/// unknown fields through `to_yaml` and back, and strict parsing of that
+/// text accepts it exactly when there is no unknown field.
+fn lenient(text: &str) {
+    use job_controller::{FieldValidation, parse_job_with};
+    let Ok(jobs) = job_controller::parse_jobs_with(text, FieldValidation::Ignore) else {
+        return;
+    };
+    for job in jobs {
+        let yaml = job_controller::to_yaml(&job);
+        match parse_job_with(&yaml, FieldValidation::Ignore) {
+            Ok(back) => assert_eq!(back, job, "lenient round trip changed the Job:\n{yaml}"),
+            Err(err) => panic!("to_yaml wrote what lenient parsing rejects ({err}):\n{yaml}"),
+        }
+        let strict = job_controller::parse_job(&yaml);
+        assert_eq!(
+            strict.is_ok(),
+            job.unknown_fields().is_empty(),
+            "strict parsing and unknown_fields disagree ({strict:?}, {:?}):\n{yaml}",
+            job.unknown_fields()
+        );
+    }
+}
