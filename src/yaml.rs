@@ -402,19 +402,12 @@ fn to_job(text: &str, index: usize, doc: Canonical) -> Result<Job, ParseError> {
         Ok(job) => return Ok(job),
         Err(err) => err,
     };
-    let mut path = track.failed.into_inner().unwrap_or_default();
+    let path = track.failed.into_inner().unwrap_or_default();
     // Errors from a `serde_yaml::Value` carry no location of their own.
+    // (Unknown fields are not errors of the decoding: every object keeps
+    // them, and strict parsing reports them afterwards,
+    // `reject_unknown_fields`.)
     let message = err.to_string();
-    if let Some(rest) = message.strip_prefix("unknown field `") {
-        let name = rest.split('`').next().unwrap_or_default();
-        path.push(Segment::Key(name.to_owned()));
-        let (line, column) = locate(text, index, &path, true, 0);
-        return Err(ParseError::UnknownField {
-            path: render(&path),
-            line,
-            column,
-        });
-    }
     let (line, column) = locate(text, index, &path, false, 0);
     Err(ParseError::Syntax {
         path: (!path.is_empty()).then(|| render(&path)),
