@@ -119,9 +119,7 @@ impl Cluster {
     ) -> Result<bool, MachineError> {
         match self.store_held(name, now) {
             None => Ok(false),
-            Some(Carried::Report(name)) => self.report(ctl, now, &name).map(|()| true),
-            Some(Carried::Refused(name)) => ctl.handle_create_failed(now, &name).map(|()| true),
-            Some(Carried::Nothing) => Ok(true),
+            Some(carried) => self.tell(ctl, now, carried).map(|()| true),
         }
     }
 
@@ -133,11 +131,7 @@ impl Cluster {
     pub fn store_held(&mut self, name: &str, now: DateTime<Utc>) -> Option<Carried> {
         let at = self.held.iter().position(|p| p.name() == name)?;
         let create = self.held.remove(at);
-        if self.pods.contains_key(name) {
-            return Some(Carried::Refused(name.to_owned()));
-        }
-        self.store_created(create, now);
-        Some(Carried::Report(name.to_owned()))
+        Some(self.create(create, now))
     }
 
     /// The API's half of [`fail_create`](Self::fail_create): the held
@@ -165,6 +159,31 @@ impl Cluster {
         }
         ctl.handle_create_failed(now, name)?;
         Ok(true)
+    }
+
+    /// A creation as the API server carries it out: refused if a pod of
+    /// that name exists (`AlreadyExists`), otherwise stored.
+    fn create(&mut self, create: PodToCreate, now: DateTime<Utc>) -> Carried {
+        let name = create.name().to_owned();
+        if self.pods.contains_key(&name) {
+            return Carried::Refused(name);
+        }
+        self.store_created(create, now);
+        Carried::Report(name)
+    }
+
+    /// Tells the controller what carrying out an action changed.
+    fn tell(
+        &self,
+        ctl: &mut JobController,
+        now: DateTime<Utc>,
+        carried: Carried,
+    ) -> Result<(), MachineError> {
+        match carried {
+            Carried::Report(name) => self.report(ctl, now, &name),
+            Carried::Refused(name) => ctl.handle_create_failed(now, &name),
+            Carried::Nothing => Ok(()),
+        }
     }
 
     /// Stores a created pod as the API server does: a fresh UID, the
@@ -289,11 +308,8 @@ impl Cluster {
     ) -> Result<Settled, MachineError> {
         let mut settled = Settled::default();
         while let Some(action) = ctl.poll_action() {
-            match self.carry_out(ctl, now, action, &mut settled) {
-                Carried::Report(name) => self.report(ctl, now, &name)?,
-                Carried::Refused(name) => ctl.handle_create_failed(now, &name)?,
-                Carried::Nothing => {}
-            }
+            let carried = self.carry_out(ctl, now, action, &mut settled);
+            self.tell(ctl, now, carried)?;
         }
         Ok(settled)
     }
@@ -348,18 +364,16 @@ impl Cluster {
         }
         match action {
             Action::CreatePod(p) => {
-                let name = p.name().to_owned();
-                settled.created.push((name.clone(), p.index));
+                settled.created.push((p.name().to_owned(), p.index));
                 if self.hold {
                     self.held.push(*p);
-                    Carried::Nothing
-                } else if self.pods.contains_key(&name) {
-                    settled.refused.push(name.clone());
-                    Carried::Refused(name)
-                } else {
-                    self.store_created(*p, now);
-                    Carried::Report(name)
+                    return Carried::Nothing;
                 }
+                let carried = self.create(*p, now);
+                if let Carried::Refused(name) = &carried {
+                    settled.refused.push(name.clone());
+                }
+                carried
             }
             Action::DeletePod { name, reason } => {
                 settled.deleted.push((name.clone(), reason));
