@@ -256,6 +256,8 @@ fn start_pods(ctl: &mut JobController, now: DateTime<Utc>, uid: &mut u64) -> Vec
                     });
                 }
                 Action::UpdateStatus(_) => {}
+                // Events are built by the machine; publishing them is the caller\'s.
+                Action::RecordEvent(_) => {}
                 other => panic!("unexpected action while starting pods: {other:?}"),
             }
         }
@@ -390,6 +392,8 @@ impl Steady {
                         created = true;
                     }
                     Action::UpdateStatus(_) => {}
+                    // Events are built by the machine; publishing them is the caller\'s.
+                    Action::RecordEvent(_) => {}
                     other => panic!("unexpected action while starting pods: {other:?}"),
                 }
             }
@@ -436,6 +440,8 @@ impl Steady {
                     *finalizer_removed = true;
                 }
                 Action::UpdateStatus(_) => {}
+                // Events are built by the machine; publishing them is the caller\'s.
+                Action::RecordEvent(_) => {}
                 other => panic!("unexpected action in the steady state: {other:?}"),
             }
         }
@@ -543,6 +549,8 @@ fn drain_restored(ctl: &mut JobController) {
     while let Some(action) = ctl.poll_action() {
         match action {
             Action::UpdateStatus(_) => {}
+            // Events are built by the machine; publishing them is the caller\'s.
+            Action::RecordEvent(_) => {}
             other => panic!("unexpected action from a restored machine: {other:?}"),
         }
     }
@@ -657,6 +665,8 @@ fn run_job(valid: &ValidJob, completions: usize) -> (StdDuration, u64) {
                 }
                 Action::RemoveFinalizer { name, .. } => queue.push_back(Step::Gone(name)),
                 Action::UpdateStatus(_) => {}
+                // Events are built by the machine; publishing them is the caller\'s.
+                Action::RecordEvent(_) => {}
                 other => panic!("unexpected action in a run to completion: {other:?}"),
             }
         }
@@ -840,6 +850,8 @@ fn check_restore(valid: &ValidJob, pods: &[Pod], now: DateTime<Utc>) {
             Action::CreatePod(_) => created += 1,
             Action::RemoveFinalizer { .. } => removed += 1,
             Action::UpdateStatus(_) => {}
+            // Events are built by the machine; publishing them is the caller\'s.
+            Action::RecordEvent(_) => {}
             other => panic!("unexpected action from restore: {other:?}"),
         }
     }

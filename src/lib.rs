@@ -27,8 +27,10 @@ mod yaml;
 pub use api::Job;
 pub use backoff::BackoffRecord;
 pub use controller::{
-    Action, DeleteJobReason, DeleteReason, JobController, MAX_POD_CREATE_DELETE_PER_SYNC,
-    MAX_UNCOUNTED_PODS, MachineError, PodEvent, PodToCreate, RestoreError, Timeout, TimeoutReason,
+    Action, ApiError, ApiErrorReason, CompletionModeLabel, DeleteJobReason, DeleteReason,
+    EVENT_SOURCE_COMPONENT, Event, EventType, JobController, MAX_POD_CREATE_DELETE_PER_SYNC,
+    MAX_UNCOUNTED_PODS, MachineError, Metrics, PodEvent, PodToCreate, RestoreError,
+    SYNC_DURATION_BUCKETS, Sample, SyncAction, SyncDurations, SyncLabels, Timeout, TimeoutReason,
 };
 pub use error::{Error, ErrorKind, FieldError, ParseError, ValidationErrors};
 pub use valid::ValidJob;

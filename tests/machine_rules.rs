@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 use chrono::{TimeZone, Utc};
 use job_controller::api::{Pod, PodPhase, PodStatus};
 use job_controller::sim::Cluster;
-use job_controller::{Action, JobController, PodEvent, ValidJob, parse_job};
+use job_controller::{
+    Action, ApiError, ApiErrorReason, JobController, PodEvent, TimeoutReason, ValidJob, parse_job,
+};
 
 fn job(parallelism: u32, completions: u32) -> ValidJob {
     let job = parse_job(&format!(
@@ -312,8 +314,16 @@ fn a_failed_creation_is_asked_for_again_under_a_new_name() {
         other => panic!("expected a creation, got {other:?}"),
     };
     assert!(ctl.poll_action().is_some(), "status write follows");
-    ctl.handle_create_failed(t(1), &first).unwrap();
-    let again = created(&drain(&mut ctl, t(1)));
+    let quota = ApiError::new(ApiErrorReason::Other, "exceeded quota");
+    ctl.handle_create_failed(t(1), &first, &quota).unwrap();
+    assert!(
+        created(&drain(&mut ctl, t(1))).is_empty(),
+        "not before the requeue"
+    );
+    let retry = ctl.poll_timeout().expect("a requeue");
+    assert_eq!((retry.at, retry.reason), (t(2), TimeoutReason::Retry));
+    ctl.handle_timeout(t(2)).unwrap();
+    let again = created(&drain(&mut ctl, t(2)));
     assert_eq!(again.len(), 1);
     assert_ne!(again[0].metadata.name, first);
 }

@@ -9,7 +9,10 @@ use job_controller::api::{
     ConditionStatus, ContainerState, ContainerStateTerminated, ContainerStatus, JobCondition,
     JobConditionType, JobStatus, OwnerReference, Pod, PodPhase, PodStatus, keys,
 };
-use job_controller::{Action, DeleteReason, JobController, MachineError, PodEvent, TimeoutReason};
+use job_controller::{
+    Action, ApiError, ApiErrorReason, DeleteReason, JobController, MachineError, PodEvent,
+    TimeoutReason,
+};
 
 macro_rules! manifest {
     ($file:literal) => {
@@ -814,7 +817,8 @@ fn pod_events_are_counted_exactly_once() {
 
 #[test]
 fn failed_create_frees_the_slot_and_is_asked_again_under_a_new_name() {
-    // One pod: the failed creation is asked for again at once.
+    // One pod: the failed creation is asked for again at the work queue's
+    // requeue, 1 s later (upstream `DefaultJobApiBackOff`).
     let mut d = Driver::hold_creations(admit(PI));
     let first = d.in_flight();
     assert_eq!(first.len(), 1);
@@ -826,6 +830,13 @@ fn failed_create_frees_the_slot_and_is_asked_again_under_a_new_name() {
         "an in-flight pod is not asked again"
     );
     d.fail_create(&first[0], 6);
+    assert!(
+        d.in_flight().is_empty(),
+        "not asked again before the requeue"
+    );
+    assert_eq!(d.status().active, 0, "the failed creation is not active");
+    assert_eq!(d.wake(), Some((7, TimeoutReason::Retry)));
+    d.advance_to(7);
     let again = d.in_flight();
     assert_eq!(again.len(), 1);
     assert_ne!(again[0], first[0]);
@@ -916,7 +927,11 @@ fn time_going_backwards_is_refused_and_changes_nothing() {
             name: &first_pod.clone(),
         },
     ));
-    backwards(ctl.handle_create_failed(early, &first_pod));
+    let quota = ApiError::new(ApiErrorReason::Other, "exceeded quota");
+    backwards(ctl.handle_create_failed(early, &first_pod, &quota));
+    backwards(ctl.handle_delete_failed(early, &first_pod, &quota));
+    backwards(ctl.handle_finalizer_removal_failed(early, &first_pod, &quota));
+    backwards(ctl.handle_status_write_failed(early, &quota));
     let mut scaled = job.job().clone();
     scaled.spec.parallelism = Some(1);
     backwards(ctl.handle_spec_change(early, job.update(scaled).unwrap()));

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 
 use std::fmt;
 
+use super::event::Event;
 use super::pod_to_create::PodToCreate;
 use crate::api::JobStatus;
 
@@ -59,6 +60,11 @@ pub enum Action {
         /// Why.
         reason: DeleteJobReason,
     },
+    /// Record this Event on the Job (a `core/v1` or `events.k8s.io/v1`
+    /// Event with the Job as its object). Nothing depends on it: a caller
+    /// that does not publish events may drop it, and a failure to record
+    /// one is not reported.
+    RecordEvent(Event),
 }
 
 /// One line for logs and timelines, e.g. `CreatePod pi-0-x7k2p (index 0)`,
@@ -114,6 +120,7 @@ impl fmt::Display for Action {
                 Ok(())
             }
             Action::DeleteJob { reason } => write!(f, "DeleteJob ({reason:?})"),
+            Action::RecordEvent(e) => write!(f, "RecordEvent {e}"),
         }
     }
 }
@@ -153,6 +160,10 @@ pub enum TimeoutReason {
     ActiveDeadline,
     /// `ttlSecondsAfterFinished` runs out.
     TtlAfterFinished,
+    /// A request failed and the work queue's rate-limited requeue comes
+    /// due (1 s, doubling with each failed reconcile in a row, at most
+    /// 60 s): the reconcile asks again for what did not happen.
+    Retry,
 }
 
 /// The next wake-up the machine asks for.

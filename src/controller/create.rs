@@ -6,6 +6,7 @@ use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 use super::failure_policy::match_policy;
+use super::in_flight::Pending;
 use super::pod::PodRecord;
 use super::pod_to_create::{BasePod, MAX_GENERATED_NAME_LENGTH, PodToCreate, generate_name};
 use super::pods::{Fnv, PodStore, fnv1a};
@@ -20,7 +21,7 @@ pub(crate) struct Creation<'a> {
     /// Names in use by pods ...
     pub pods: &'a PodStore,
     /// ... and by creations in flight.
-    pub taken_names: &'a BTreeMap<String, Option<i32>>,
+    pub taken_names: &'a BTreeMap<String, Pending>,
 }
 
 /// Hashes of the names drawn in one reconcile (names asked for earlier in

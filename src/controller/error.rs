@@ -34,6 +34,11 @@ pub enum MachineError {
         /// Its UID.
         got_uid: String,
     },
+    /// A status write failure was reported, but no status write is in
+    /// flight: none was polled, or something else happened since (another
+    /// action polled, another input given).
+    #[error("no status write is in flight: report a failed write before polling the next action")]
+    NoStatusWriteInFlight,
 }
 
 /// A snapshot could not be restored.

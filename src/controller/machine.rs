@@ -1,6 +1,6 @@
 //! The Job controller state machine.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::BTreeMap;
 use std::hash::Hasher;
 use std::sync::Arc;
 
@@ -10,9 +10,14 @@ use super::action::{Action, DeleteJobReason, Timeout, TimeoutReason};
 use super::aggregates::Aggregates;
 use super::create;
 use super::error::{MachineError, RestoreError};
+use super::event::Event;
+use super::in_flight::{Failures, Pending};
+use super::metrics::{Metrics, SyncLabels};
+use super::outbox::Outbox;
 use super::pod::PodRecord;
 use super::pod_to_create::BasePod;
 use super::pods::{Fnv, GoneGuard, PodId, PodStore};
+use super::retry::EXPECTATIONS_TIMEOUT;
 use super::status_indexes::StatusIndexes;
 use super::sync::{self, SyncInput, SyncOutput};
 use crate::api::{JobConditionType, JobStatus, Pod};
@@ -53,15 +58,36 @@ pub(crate) struct Timers {
     pub backoff: Option<DateTime<Utc>>,
     pub deadline: Option<DateTime<Utc>>,
     pub ttl: Option<DateTime<Utc>>,
+    /// The work queue's rate-limited requeue after a failed request.
+    pub retry: Option<DateTime<Utc>>,
 }
 
 impl Timers {
     /// Forgets the wake-ups due by `now`: a reconcile at `now` serves them,
     /// whatever input brought it about.
     fn expire(&mut self, now: DateTime<Utc>) {
-        for timer in [&mut self.backoff, &mut self.deadline, &mut self.ttl] {
+        for timer in [
+            &mut self.backoff,
+            &mut self.deadline,
+            &mut self.ttl,
+            &mut self.retry,
+        ] {
             if timer.is_some_and(|t| t <= now) {
                 *timer = None;
+            }
+        }
+    }
+
+    /// Wake-ups already past `now` are due at `now`.
+    pub(crate) fn due_by(&mut self, now: DateTime<Utc>) {
+        for timer in [
+            &mut self.backoff,
+            &mut self.deadline,
+            &mut self.ttl,
+            &mut self.retry,
+        ] {
+            if let Some(t) = timer.as_mut() {
+                *t = (*t).max(now);
             }
         }
     }
@@ -71,6 +97,7 @@ impl Timers {
             (self.backoff, TimeoutReason::Backoff),
             (self.deadline, TimeoutReason::ActiveDeadline),
             (self.ttl, TimeoutReason::TtlAfterFinished),
+            (self.retry, TimeoutReason::Retry),
         ]
         .into_iter()
         .filter_map(|(at, reason)| at.map(|at| Timeout { at, reason }))
@@ -189,15 +216,24 @@ pub struct JobController {
     pub(crate) next_seq: u64,
     pub(crate) backoff: BackoffRecord,
     /// Creations asked for and not yet observed (name → index).
-    pub(crate) creating: BTreeMap<String, Option<i32>>,
+    pub(crate) creating: BTreeMap<String, Pending>,
     /// Deletions asked for by scale-down or suspension, not yet observed.
-    pub(crate) deleting: BTreeSet<String>,
+    pub(crate) deleting: BTreeMap<String, u64>,
     /// Deletions asked for on the terminal path (not expectations upstream,
     /// but never asked twice).
-    pub(crate) finishing_deletes: BTreeSet<String>,
+    pub(crate) finishing_deletes: BTreeMap<String, u64>,
     /// UIDs of the pods gone most recently: a late event for one is ignored.
     pub(crate) gone: GoneGuard,
-    pub(crate) outbox: VecDeque<Action>,
+    pub(crate) outbox: Outbox,
+    /// When the latest reconcile that created or deleted pods set its
+    /// expectations (upstream `SetExpectations`): they expire
+    /// [`EXPECTATIONS_TIMEOUT`] later.
+    pub(crate) expectations_at: Option<DateTime<Utc>>,
+    pub(crate) failures: Failures,
+    pub(crate) metrics: Metrics,
+    /// The labels of the latest sync, counted once its result is known
+    /// (when the next sync starts).
+    pub(crate) last_sync: Option<SyncLabels>,
     pub(crate) timers: Timers,
     pub(crate) last_now: DateTime<Utc>,
     pub(crate) names_issued: u64,
@@ -347,6 +383,15 @@ impl JobController {
     }
 
     fn empty(job: ValidJob, status: JobStatus, now: DateTime<Utc>) -> JobController {
+        let job_status_clone = status.clone();
+        let mut metrics = Metrics::default();
+        if job.is_managed_elsewhere() {
+            // Upstream's `addJob` counts each such Job it learns of (on
+            // creation, and every Job again when it starts).
+            if let Some(name) = job.spec().managed_by.as_deref() {
+                metrics.external_controller(name);
+            }
+        }
         JobController {
             aggregates: Aggregates::build(&job, []),
             status_indexes: StatusIndexes::of(&job, &status),
@@ -357,10 +402,17 @@ impl JobController {
             next_seq: 0,
             backoff: BackoffRecord::default(),
             creating: BTreeMap::new(),
-            deleting: BTreeSet::new(),
-            finishing_deletes: BTreeSet::new(),
+            deleting: BTreeMap::new(),
+            finishing_deletes: BTreeMap::new(),
             gone: GoneGuard::default(),
-            outbox: VecDeque::new(),
+            outbox: Outbox::default(),
+            expectations_at: None,
+            failures: Failures {
+                last_write: job_status_clone,
+                ..Failures::default()
+            },
+            metrics,
+            last_sync: None,
             timers: Timers::default(),
             last_now: now,
             names_issued: 0,
@@ -405,14 +457,25 @@ impl JobController {
     /// The next action to carry out, oldest first.
     #[must_use]
     pub fn poll_action(&mut self) -> Option<Action> {
-        self.outbox.pop_front()
+        let action = self.outbox.pop();
+        self.count_action(action.as_ref());
+        self.failures.write_in_flight = false;
+        if let Some(Action::UpdateStatus(s)) = &action {
+            self.failures.last_write = s.clone();
+            self.failures.write_in_flight = true;
+        }
+        action
     }
 
     /// When to call [`handle_timeout`](Self::handle_timeout) next, and why.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Timeout> {
         if self.job_gone {
-            return None;
+            // Only finalizer removals that failed are left to retry.
+            return self.timers.retry.map(|at| Timeout {
+                at,
+                reason: TimeoutReason::Retry,
+            });
         }
         self.timers.earliest()
     }
@@ -423,7 +486,7 @@ impl JobController {
     /// deadline comes first?); a driver needs only `poll_timeout`.
     pub fn wake_ups(&self) -> Vec<Timeout> {
         if self.job_gone {
-            return Vec::new();
+            return self.poll_timeout().into_iter().collect();
         }
         let mut all: Vec<Timeout> = self.timers.all().collect();
         all.sort_by_key(|t| (t.at, t.reason));
@@ -442,7 +505,7 @@ impl JobController {
         if let PodEvent::Observed(pod) = &event {
             self.check_pod(pod)?;
         }
-        self.last_now = now;
+        self.note_input(now);
         if self.job_gone {
             return Ok(());
         }
@@ -505,7 +568,7 @@ impl JobController {
                 self.check_pod(pod)?;
             }
         }
-        self.last_now = now;
+        self.note_input(now);
         if self.job_gone {
             return Ok(());
         }
@@ -521,20 +584,6 @@ impl JobController {
             PodEvent::Observed(pod) => self.observe(pod),
             PodEvent::Gone { name } => self.forget(name),
         }
-    }
-
-    /// A pod creation the machine asked for failed (or was skipped). The
-    /// slot is freed and the next reconcile — this one — asks again.
-    pub fn handle_create_failed(
-        &mut self,
-        now: DateTime<Utc>,
-        name: &str,
-    ) -> Result<(), MachineError> {
-        self.check_time(now)?;
-        self.last_now = now;
-        self.creating.remove(name);
-        self.sync(now);
-        Ok(())
     }
 
     /// The Job's spec or metadata changed (suspend/resume, parallelism,
@@ -557,7 +606,7 @@ impl JobController {
                 got_uid: job.uid().to_owned(),
             });
         }
-        self.last_now = now;
+        self.note_input(now);
         self.job = job;
         if self.job.is_managed_elsewhere() {
             // Another controller writes this status; the TTL and the orphan
@@ -583,7 +632,7 @@ impl JobController {
     /// the machine stops.
     pub fn handle_job_deleted(&mut self, now: DateTime<Utc>) -> Result<(), MachineError> {
         self.check_time(now)?;
-        self.last_now = now;
+        self.note_input(now);
         if self.job_gone {
             return Ok(());
         }
@@ -602,14 +651,14 @@ impl JobController {
     /// calls are harmless. Reconciles.
     pub fn handle_timeout(&mut self, now: DateTime<Utc>) -> Result<(), MachineError> {
         self.check_time(now)?;
-        self.last_now = now;
+        self.note_input(now);
         self.sync(now);
         Ok(())
     }
 
     // ---- internals -----------------------------------------------------
 
-    fn check_time(&self, now: DateTime<Utc>) -> Result<(), MachineError> {
+    pub(crate) fn check_time(&self, now: DateTime<Utc>) -> Result<(), MachineError> {
         if now < self.last_now {
             return Err(MachineError::TimeWentBackwards {
                 now,
@@ -672,19 +721,36 @@ impl JobController {
 
     fn observe(&mut self, pod: &Pod) {
         let name = &pod.metadata.name;
-        self.creating.remove(name);
+        if let Some(pending) = self.creating.remove(name) {
+            // Upstream records these once the API call returns.
+            self.metrics.creation_attempted(pending.reason, false);
+            self.outbox
+                .push(Action::RecordEvent(Event::successful_create(name)));
+        }
         if !pod.metadata.uid.is_empty() && self.gone.contains(&pod.metadata.uid) {
             return; // a late event for a pod that is gone
         }
         let claim = self.claim(pod);
         let id = self.pods.id(name);
-        let known = id
+        let old = id
             .and_then(|id| self.pods.get(id))
-            .is_some_and(|p| p.uid == pod.metadata.uid);
+            .filter(|p| p.uid == pod.metadata.uid);
+        let known = old.is_some();
+        let was_deleted = old.is_some_and(|p| p.deletion_timestamp.is_some());
+        let was_tracked_finished = old.is_some_and(|p| p.seen_finished_with_finalizer);
         if !self.answer_claim(claim, pod, known) {
             return;
         }
         let mut record = self.merge_observation(pod, id, known, claim == Claim::Adopt);
+        if record.seen_finished_with_finalizer != was_tracked_finished {
+            self.metrics
+                .tracking_finalizer(record.seen_finished_with_finalizer);
+        }
+        let asked = self.deleting.contains_key(name) || self.finishing_deletes.contains_key(name);
+        if asked && record.deletion_timestamp.is_some() && !was_deleted {
+            self.outbox
+                .push(Action::RecordEvent(Event::successful_delete(name)));
+        }
         if record.deletion_timestamp.is_some() || record.is_finished() {
             self.deleting.remove(name);
         }
@@ -711,7 +777,7 @@ impl JobController {
             Claim::Keep => true,
             Claim::Adopt if known => true, // adopted before; the patch is on its way
             Claim::Adopt => {
-                self.outbox.push_back(Action::AdoptPod {
+                self.outbox.push(Action::AdoptPod {
                     name: name.clone(),
                     uid: uid.clone(),
                 });
@@ -719,7 +785,7 @@ impl JobController {
             }
             Claim::Release | Claim::Ignore => {
                 if claim == Claim::Release {
-                    self.outbox.push_back(Action::ReleasePod {
+                    self.outbox.push(Action::ReleasePod {
                         name: name.clone(),
                         uid: uid.clone(),
                     });
@@ -788,7 +854,7 @@ impl JobController {
             && record.deletion_timestamp.is_some()
         {
             record.finalizer = false;
-            self.outbox.push_back(Action::RemoveFinalizer {
+            self.outbox.push(Action::RemoveFinalizer {
                 name: record.name.clone(),
                 uid: record.uid.clone(),
             });
@@ -813,7 +879,7 @@ impl JobController {
         for (_, id) in held {
             self.update_record(id, |p| p.finalizer = false);
             if let Some(p) = self.pods.get(id) {
-                self.outbox.push_back(Action::RemoveFinalizer {
+                self.outbox.push(Action::RemoveFinalizer {
                     name: p.name.clone(),
                     uid: p.uid.clone(),
                 });
@@ -841,7 +907,7 @@ impl JobController {
     }
 
     /// Changes one record in place, keeping the aggregates in step.
-    fn update_record(&mut self, id: PodId, change: impl FnOnce(&mut PodRecord)) {
+    pub(crate) fn update_record(&mut self, id: PodId, change: impl FnOnce(&mut PodRecord)) {
         if self.loading {
             if let Some(record) = self.pods.get_mut(id) {
                 change(record);
@@ -858,9 +924,17 @@ impl JobController {
 
     fn forget(&mut self, name: &str) {
         self.creating.remove(name);
-        self.deleting.remove(name);
-        self.finishing_deletes.remove(name);
+        let asked =
+            self.deleting.remove(name).is_some() | self.finishing_deletes.remove(name).is_some();
         if let Some(old) = self.remove_record(name) {
+            if asked && old.deletion_timestamp.is_none() {
+                // Gone before it was seen terminating: the DELETE did it.
+                self.outbox
+                    .push(Action::RecordEvent(Event::successful_delete(name)));
+            }
+            if old.seen_finished_with_finalizer {
+                self.metrics.tracking_finalizer(false);
+            }
             self.gone.insert(old.uid);
         }
     }
@@ -868,8 +942,14 @@ impl JobController {
     /// One reconcile at `now`, as upstream's `syncJob`.
     fn sync(&mut self, now: DateTime<Utc>) {
         if self.job_gone {
+            if self.timers.retry.is_some_and(|t| t <= now) {
+                self.timers.retry = None;
+                self.failures.requeue.sync_started();
+                self.retry_orphans();
+            }
             return;
         }
+        self.start_sync();
         if self.job.is_managed_elsewhere() {
             // No sync at all; the TTL controller does not look at managedBy.
             self.timers = Timers::default();
@@ -878,42 +958,21 @@ impl JobController {
         }
         self.timers.expire(now);
         if self.status.is_finished() {
-            self.backoff = BackoffRecord::default();
-            self.timers.backoff = None;
-            self.timers.deadline = None;
-            self.check_ttl(now);
+            self.sync_finished(now);
             return;
         }
         if !self.job.has_known_completion_mode() {
+            self.outbox
+                .push(Action::RecordEvent(Event::unknown_completion_mode()));
             return;
         }
-        let rebuilt;
-        let parsed;
-        let (aggregates, indexes) = if self.reference {
-            // The reference model: no incremental state, everything
-            // recomputed from every pod and the status.
-            rebuilt = Aggregates::build(&self.job, self.pods.iter());
-            parsed = StatusIndexes::of(&self.job, &self.status);
-            (&rebuilt, &parsed)
-        } else {
-            (&self.aggregates, &self.status_indexes)
-        };
-        let input = SyncInput {
-            job: &self.job,
-            status: &self.status,
-            pods: &self.pods,
-            aggregates,
-            indexes,
-            base_pod: &self.base_pod,
-            backoff: self.backoff,
-            expectations_satisfied: self.creating.is_empty() && self.deleting.is_empty(),
-            deleting: &self.deleting,
-            finishing: &self.finishing_deletes,
-            names_issued: self.names_issued,
-            taken_names: &self.creating,
-            now,
-        };
-        let out = sync::sync_job(&input);
+        self.expire_expectations(now);
+        let out = self.sync_job(now, false);
+        self.last_sync = Some(SyncLabels {
+            completion_mode: self.completion_mode_label(),
+            error: false,
+            action: out.sync_action,
+        });
         self.apply(out, now);
         if self.status.is_finished() {
             // Nothing about a finished Job changes again: no deadline or
@@ -935,6 +994,108 @@ impl JobController {
         self.check_ttl(now);
     }
 
+    /// Upstream's `syncJob` on the machine's state at `now`, a pure
+    /// function of it; with `expired`, as if the expectations had expired.
+    pub(crate) fn sync_job(&self, now: DateTime<Utc>, expired: bool) -> SyncOutput {
+        let rebuilt;
+        let parsed;
+        let (aggregates, indexes) = if self.reference {
+            // The reference model: no incremental state, everything
+            // recomputed from every pod and the status.
+            rebuilt = Aggregates::build(&self.job, self.pods.iter());
+            parsed = StatusIndexes::of(&self.job, &self.status);
+            (&rebuilt, &parsed)
+        } else {
+            (&self.aggregates, &self.status_indexes)
+        };
+        let none = BTreeMap::new();
+        let (creating, deleting) = if expired {
+            (&BTreeMap::new(), &none)
+        } else {
+            (&self.creating, &self.deleting)
+        };
+        let input = SyncInput {
+            job: &self.job,
+            status: &self.status,
+            pods: &self.pods,
+            aggregates,
+            indexes,
+            base_pod: &self.base_pod,
+            backoff: self.backoff,
+            expectations_satisfied: creating.is_empty() && deleting.is_empty(),
+            deleting,
+            finishing: &self.finishing_deletes,
+            names_issued: self.names_issued,
+            taken_names: creating,
+            unwritten: self.failures.unwritten,
+            now,
+        };
+        sync::sync_job(&input)
+    }
+
+    /// Whether the expectations set at `expectations_at` have expired by
+    /// `now` (upstream `isExpired`: strictly past the timeout).
+    pub(crate) fn expectations_expired(&self, now: DateTime<Utc>) -> bool {
+        self.expectations_at
+            .is_some_and(|t| now.signed_duration_since(t) > EXPECTATIONS_TIMEOUT)
+    }
+
+    /// A finished Job's sync: upstream's returns at once, but for what
+    /// failed before: the write that finished the Job (again, with the
+    /// events that follow it), finalizer removals of its pods.
+    fn sync_finished(&mut self, now: DateTime<Utc>) {
+        self.backoff = BackoffRecord::default();
+        self.timers.backoff = None;
+        self.timers.deadline = None;
+        self.retry_orphans();
+        if self.failures.unwritten {
+            self.failures.unwritten = false;
+            self.outbox.push(Action::UpdateStatus(self.status.clone()));
+            let events = sync::finish_events(&self.job, &self.status);
+            self.outbox
+                .extend(events.into_iter().map(Action::RecordEvent));
+        }
+        self.check_ttl(now);
+    }
+
+    /// A work-queue pass begins: it serves a pending requeue, and the
+    /// previous pass's result is known (upstream `Forget` after a pass
+    /// without error).
+    fn start_sync(&mut self) {
+        self.commit_sync_metrics();
+        self.failures.requeue.sync_started();
+        self.timers.retry = None;
+        self.outbox.sync = self.outbox.sync.saturating_add(1);
+    }
+
+    /// Expectations older than [`EXPECTATIONS_TIMEOUT`] count as met
+    /// (upstream `SatisfiedExpectations`: `isExpired`, strictly past): the
+    /// creations and deletions they waited for are forgotten, and this
+    /// reconcile asks again for what is still missing.
+    fn expire_expectations(&mut self, now: DateTime<Utc>) {
+        let pending = !self.creating.is_empty() || !self.deleting.is_empty();
+        if pending && self.expectations_expired(now) {
+            self.creating.clear();
+            self.deleting.clear();
+        }
+    }
+
+    /// Pods of a finished or deleted Job whose finalizer removal failed:
+    /// asked again at the requeue (upstream's orphan queue).
+    fn retry_orphans(&mut self) {
+        for name in std::mem::take(&mut self.failures.orphan_retry) {
+            let Some(id) = self.pods.id(&name) else {
+                continue;
+            };
+            let Some(p) = self.pods.get(id).filter(|p| p.finalizer) else {
+                continue;
+            };
+            let uid = p.uid.clone();
+            self.update_record(id, |p| p.finalizer = false);
+            self.outbox.push(Action::RemoveFinalizer { name, uid });
+        }
+    }
+
     fn apply(&mut self, out: SyncOutput, now: DateTime<Utc>) {
         let SyncOutput {
             actions,
@@ -942,12 +1103,14 @@ impl JobController {
             backoff,
             finalizers_removed,
             created,
+            creation_reason,
             expected_deletions,
             finishing_deletes,
             names_issued,
             backoff_wake,
             deadline_wake,
             indexes,
+            sync_action: _,
         } = out;
         if let Some(indexes) = indexes {
             self.status_indexes = indexes;
@@ -955,11 +1118,26 @@ impl JobController {
         for id in finalizers_removed {
             self.update_record(id, |p| p.finalizer = false);
         }
-        for (name, index) in created {
-            self.creating.insert(name, index);
+        let sync = self.outbox.sync;
+        if !created.is_empty() || !expected_deletions.is_empty() {
+            self.expectations_at = Some(now);
         }
-        self.deleting.extend(expected_deletions);
-        self.finishing_deletes.extend(finishing_deletes);
+        for (position, (name, _)) in created.into_iter().enumerate() {
+            let position = u32::try_from(position).unwrap_or(u32::MAX);
+            let pending = Pending {
+                sync,
+                position,
+                reason: creation_reason,
+            };
+            self.creating.insert(name, pending);
+        }
+        if actions.iter().any(|a| matches!(a, Action::UpdateStatus(_))) {
+            self.failures.unwritten = false;
+        }
+        self.deleting
+            .extend(expected_deletions.into_iter().map(|n| (n, sync)));
+        self.finishing_deletes
+            .extend(finishing_deletes.into_iter().map(|n| (n, sync)));
         self.names_issued = names_issued;
         if let Some(b) = backoff {
             self.backoff = b;
@@ -974,7 +1152,7 @@ impl JobController {
     }
 
     /// `ttlSecondsAfterFinished`: the TTL controller's `processJob`.
-    fn check_ttl(&mut self, now: DateTime<Utc>) {
+    pub(crate) fn check_ttl(&mut self, now: DateTime<Utc>) {
         self.timers.ttl = None;
         let Some(ttl) = self.job.ttl_seconds_after_finished() else {
             return;
@@ -990,7 +1168,7 @@ impl JobController {
             .unwrap_or(DateTime::<Utc>::MAX_UTC);
         if now >= expiry {
             self.delete_job_requested = true;
-            self.outbox.push_back(Action::DeleteJob {
+            self.outbox.push(Action::DeleteJob {
                 reason: DeleteJobReason::TtlAfterFinished,
             });
         } else {

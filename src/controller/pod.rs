@@ -64,6 +64,10 @@ pub(crate) struct PodRecord {
     /// Carries the tracking finalizer and the machine has not asked for its
     /// removal: the pod is not counted yet.
     pub finalizer: bool,
+    /// As last observed: terminated (phase Succeeded or Failed) and
+    /// carrying the tracking finalizer (the state
+    /// `terminated_pods_tracking_finalizer_total` counts transitions of).
+    pub seen_finished_with_finalizer: bool,
     /// Valid completion index from the annotation (non-negative integer).
     pub index: Option<i32>,
     pub failure_count: i32,
@@ -230,6 +234,14 @@ impl PodRecord {
             creation_timestamp: pod.metadata.creation_timestamp,
             scheduled: pod.spec.node_name.as_ref().is_some_and(|n| !n.is_empty()),
             finalizer: pod
+                .metadata
+                .finalizers
+                .iter()
+                .any(|f| f == keys::JOB_TRACKING_FINALIZER),
+            seen_finished_with_finalizer: matches!(
+                pod.phase(),
+                PodPhase::Succeeded | PodPhase::Failed
+            ) && pod
                 .metadata
                 .finalizers
                 .iter()
@@ -492,6 +504,7 @@ mod tests {
             creation_timestamp: None,
             scheduled: true,
             finalizer: true,
+            seen_finished_with_finalizer: false,
             index: None,
             failure_count: 0,
             ignored_failure_count: 0,

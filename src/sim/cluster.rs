@@ -13,7 +13,8 @@ use chrono::{DateTime, Utc};
 
 use crate::api::{JobStatus, OwnerReference, Pod, PodPhase, keys};
 use crate::controller::{
-    Action, DeleteReason, Fnv, JobController, MachineError, PodEvent, PodToCreate,
+    Action, ApiError, ApiErrorReason, DeleteReason, Event, Fnv, JobController, MachineError,
+    PodEvent, PodToCreate,
 };
 
 /// What one [`Cluster::settle`] carried out.
@@ -37,6 +38,8 @@ pub struct Settled {
     /// Every action carried out, in order, if the cluster keeps a record
     /// ([`Cluster::record_actions`]); empty otherwise.
     pub actions: Vec<Action>,
+    /// Events the controller recorded on the Job, in order.
+    pub events: Vec<Event>,
 }
 
 /// Pods as the API server holds them.
@@ -145,19 +148,21 @@ impl Cluster {
         true
     }
 
-    /// The held creation of `name` fails: nothing is stored, and the
-    /// machine hears of it ([`JobController::handle_create_failed`]).
-    /// Returns `Ok(false)` if no creation of that name is held.
+    /// The held creation of `name` fails with `error`: nothing is
+    /// stored, and the machine hears of it
+    /// ([`JobController::handle_create_failed`]). Returns `Ok(false)` if no
+    /// creation of that name is held.
     pub fn fail_create(
         &mut self,
         ctl: &mut JobController,
         now: DateTime<Utc>,
         name: &str,
+        error: &ApiError,
     ) -> Result<bool, MachineError> {
         if !self.drop_held(name) {
             return Ok(false);
         }
-        ctl.handle_create_failed(now, name)?;
+        ctl.handle_create_failed(now, name, error)?;
         Ok(true)
     }
 
@@ -181,7 +186,7 @@ impl Cluster {
     ) -> Result<(), MachineError> {
         match carried {
             Carried::Report(name) => self.report(ctl, now, &name),
-            Carried::Refused(name) => ctl.handle_create_failed(now, &name),
+            Carried::Refused(name) => ctl.handle_create_failed(now, &name, &already_exists(&name)),
             Carried::Nothing => Ok(()),
         }
     }
@@ -338,7 +343,7 @@ impl Cluster {
                 return Ok(settled);
             }
             for name in &refused {
-                ctl.handle_create_failed(now, name)?;
+                ctl.handle_create_failed(now, name, &already_exists(name))?;
             }
             let events = reports
                 .iter()
@@ -423,6 +428,10 @@ impl Cluster {
                 settled.job_deleted = true;
                 Carried::Nothing
             }
+            Action::RecordEvent(event) => {
+                settled.events.push(event);
+                Carried::Nothing
+            }
         }
     }
 }
@@ -439,6 +448,14 @@ pub enum Carried {
     Refused(String),
     /// Nothing changed that a watch would report.
     Nothing,
+}
+
+/// The API server's answer to a creation whose name is taken.
+fn already_exists(name: &str) -> ApiError {
+    ApiError::new(
+        ApiErrorReason::AlreadyExists,
+        format!("pods \"{name}\" already exists"),
+    )
 }
 
 /// What an adoption patch does: this Job becomes the controller owner and

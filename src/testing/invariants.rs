@@ -316,6 +316,11 @@ impl Invariants {
                 );
                 self.job_deleted = true;
             }
+            Action::RecordEvent(e) => require!(
+                !e.is_finish() || finished,
+                "finish-event-after-write",
+                "event {e} before a status write finished the Job"
+            ),
             Action::AdoptPod { .. } | Action::ReleasePod { .. } => {}
         }
         Ok(())

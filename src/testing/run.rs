@@ -8,7 +8,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::api::{ConditionStatus, Pod, PodPhase, keys};
 use crate::sim::{Cluster, pod};
-use crate::{JobController, MachineError, PodEvent, ValidJob};
+use crate::{ApiError, ApiErrorReason, JobController, MachineError, PodEvent, ValidJob};
 
 use super::history::{Advance, EXIT_CODES, Input, Step};
 use super::invariants::{Invariants, Violation};
@@ -422,7 +422,9 @@ impl Runner {
         let r = if ack {
             self.cluster.ack_create(&mut self.ctl, self.now, &name)
         } else {
-            self.cluster.fail_create(&mut self.ctl, self.now, &name)
+            let quota = ApiError::new(ApiErrorReason::Other, "exceeded quota: pods");
+            self.cluster
+                .fail_create(&mut self.ctl, self.now, &name, &quota)
         };
         r.map_err(|e| machine_error(&e))
     }

@@ -30,7 +30,18 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use job_controller::api::{ConditionStatus, JobSpec, JobStatus, Pod, PodPhase};
 use job_controller::sim::{Cluster, Settled, pod};
-use job_controller::{DeleteReason, JobController, PodEvent, TimeoutReason, ValidJob, parse_job};
+use job_controller::{
+    ApiError, ApiErrorReason, DeleteReason, JobController, PodEvent, TimeoutReason, ValidJob,
+    parse_job,
+};
+
+/// What a creation over a resource quota gets from the API server.
+pub(crate) fn quota_exceeded() -> ApiError {
+    ApiError::new(
+        ApiErrorReason::Other,
+        "pods \"p\" is forbidden: exceeded quota: pods, requested: pods=1, used: pods=10, limited: pods=10",
+    )
+}
 
 /// Time zero of every driven timeline.
 pub(crate) fn t0() -> DateTime<Utc> {
@@ -438,7 +449,7 @@ impl Driver {
         let mut step = self.step(&format!("create failed {name}"));
         let held = self
             .cluster
-            .fail_create(&mut self.ctl, self.now, name)
+            .fail_create(&mut self.ctl, self.now, name, &quota_exceeded())
             .expect("handle_create_failed");
         assert!(held, "{name} is not in flight");
         self.drain(&mut step);

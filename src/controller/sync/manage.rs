@@ -10,6 +10,7 @@ use super::{Ctx, Entry, MAX_POD_CREATE_DELETE_PER_SYNC, to_i32};
 use crate::api::{ConditionStatus, JobConditionType, JobStatus};
 use crate::backoff;
 use crate::controller::action::{Action, DeleteReason};
+use crate::controller::metrics::{CreationReason, SyncAction};
 use crate::controller::pods::PodId;
 use crate::controller::{aggregates, create};
 use crate::indexes::IndexSet;
@@ -52,7 +53,9 @@ pub(super) fn manage_job(ctx: &mut Ctx<'_>) -> i32 {
     let job = ctx.job();
     let now = ctx.input.now;
     let active = ctx.active_count;
+    ctx.out.sync_action = SyncAction::Tracking;
     if job.is_suspended() {
+        ctx.out.sync_action = SyncAction::PodsDeleted;
         let all = ctx.input.aggregates.active;
         let doomed = active_pods_for_removal(ctx, all);
         return active.saturating_sub(delete_job_pods(ctx, doomed, DeleteReason::Suspended));
@@ -71,6 +74,7 @@ pub(super) fn manage_job(ctx: &mut Ctx<'_>) -> i32 {
     let mut doomed = active_pods_for_removal(ctx, rm_at_least);
     doomed.truncate(MAX_POD_CREATE_DELETE_PER_SYNC);
     if !doomed.is_empty() {
+        ctx.out.sync_action = SyncAction::PodsDeleted;
         return active.saturating_sub(delete_job_pods(ctx, doomed, DeleteReason::TooManyActive));
     }
     let terminating = if ctx.only_replace_failed() {
@@ -82,6 +86,8 @@ pub(super) fn manage_job(ctx: &mut Ctx<'_>) -> i32 {
     if diff <= 0 {
         return active;
     }
+    ctx.out.sync_action = SyncAction::PodsCreated;
+    ctx.out.creation_reason = creation_reason(ctx);
     if job.backoff_limit_per_index().is_none() && ctx.new_backoff.remaining(now) > Duration::zero()
     {
         // The wake-up is planned once the stored record is known.
@@ -110,6 +116,19 @@ pub(super) fn manage_job(ctx: &mut Ctx<'_>) -> i32 {
     }
     create_pods(ctx, indexes);
     active.saturating_add(to_i32(diff))
+}
+
+/// The `reason` label of this round's creations (upstream
+/// `recordJobPodsCreationTotal`): re-creations after failures (only
+/// those, when only failed pods are replaced) or terminating pods.
+fn creation_reason(ctx: &Ctx<'_>) -> CreationReason {
+    if ctx.only_replace_failed() && ctx.failed > 0 {
+        CreationReason::RecreateFailed
+    } else if ctx.failed > 0 || ctx.terminating > 0 {
+        CreationReason::RecreateTerminatingOrFailed
+    } else {
+        CreationReason::New
+    }
 }
 
 /// Asks for one pod per entry of `indexes` (`None`: a NonIndexed pod), in

@@ -23,7 +23,10 @@ use chrono::{DateTime, Utc};
 
 use super::action::{Action, DeleteReason};
 use super::aggregates::{Aggregates, ListKey};
+use super::event::Event;
 use super::failure_policy::match_policy;
+use super::in_flight::Pending;
+use super::metrics::{CreationReason, SyncAction};
 use super::pod::PodRecord;
 use super::pod_to_create::BasePod;
 use super::pods::{PodId, PodStore};
@@ -60,23 +63,25 @@ pub(crate) struct SyncInput<'a> {
     pub expectations_satisfied: bool,
     /// Pods whose deletion the machine asked for and has not seen begin:
     /// scale-down and suspension (expectations) ...
-    pub deleting: &'a BTreeSet<String>,
+    pub deleting: &'a BTreeMap<String, u64>,
     /// ... and the terminal path (not expectations upstream). Either way
     /// the pod is never asked to be deleted again.
-    pub finishing: &'a BTreeSet<String>,
+    pub finishing: &'a BTreeMap<String, u64>,
     /// `status.completedIndexes` / `failedIndexes`, parsed.
     pub indexes: &'a StatusIndexes,
     /// What every created pod starts from (`create::base_pod`).
     pub base_pod: &'a Arc<BasePod>,
     pub names_issued: u64,
-    pub taken_names: &'a BTreeMap<String, Option<i32>>,
+    pub taken_names: &'a BTreeMap<String, Pending>,
+    /// The status held was not written (its write failed): write it.
+    pub unwritten: bool,
     pub now: DateTime<Utc>,
 }
 
 impl SyncInput<'_> {
     /// Whether a `DeletePod` for this pod is already out.
     fn delete_requested(&self, name: &str) -> bool {
-        self.deleting.contains(name) || self.finishing.contains(name)
+        self.deleting.contains_key(name) || self.finishing.contains_key(name)
     }
 }
 
@@ -88,6 +93,10 @@ pub(crate) struct SyncOutput {
     pub backoff: Option<BackoffRecord>,
     pub finalizers_removed: Vec<PodId>,
     pub created: Vec<(String, Option<i32>)>,
+    /// The `reason` label of this round's creations.
+    pub creation_reason: CreationReason,
+    /// What `manageJob` did (the `action` label of the sync's metrics).
+    pub sync_action: SyncAction,
     pub expected_deletions: Vec<String>,
     pub finishing_deletes: Vec<String>,
     pub names_issued: u64,
@@ -358,6 +367,34 @@ fn manage_and_check_completion(ctx: &mut Ctx<'_>, status: &mut JobStatus) -> i32
         ));
     } else if manage_ran {
         ctx.suspend_changed = update_suspended_condition(status, job.is_suspended(), now);
+        if ctx.suspend_changed {
+            // Recorded before the status write, whatever its outcome.
+            let event = if job.is_suspended() {
+                Event::suspended()
+            } else {
+                Event::resumed()
+            };
+            ctx.out.actions.push(Action::RecordEvent(event));
+        }
     }
     active
+}
+
+/// The events upstream's `recordJobFinished` records once the status that
+/// finishes the Job is written: `Completed` (after `TooManySucceededPods`
+/// if more pods succeeded than `completions`), or a Warning with the
+/// `Failed` condition's reason and message.
+pub(crate) fn finish_events(job: &ValidJob, status: &JobStatus) -> Vec<Event> {
+    if let Some(c) = status.true_condition(&JobConditionType::Failed) {
+        return vec![Event::job_failed(&c.reason, &c.message)];
+    }
+    if status.true_condition(&JobConditionType::Complete).is_none() {
+        return Vec::new();
+    }
+    let mut events = Vec::new();
+    if job.completions().is_some_and(|c| status.succeeded > c) {
+        events.push(Event::too_many_succeeded_pods());
+    }
+    events.push(Event::completed());
+    events
 }

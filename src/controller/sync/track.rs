@@ -36,6 +36,7 @@ pub(super) fn track_and_finish(ctx: &mut Ctx<'_>, mut status: JobStatus) {
     // finalizer is removed. It decides, too, whether this sync's backoff
     // record is stored (the flush stores it; nothing else does).
     let mut needs_flush = ctx.suspend_changed
+        || ctx.input.unwritten
         || status.active != old.active
         || status.ready != old.ready
         || status.terminating != old.terminating;
@@ -84,8 +85,17 @@ pub(super) fn track_and_finish(ctx: &mut Ctx<'_>, mut status: JobStatus) {
         Action::UpdateStatus(s) => Some(s),
         _ => None,
     });
-    if status != *last_written.unwrap_or(old) {
+    let rewrite = ctx.input.unwritten && last_written.is_none();
+    if rewrite || status != *last_written.unwrap_or(old) {
         ctx.out.actions.push(Action::UpdateStatus(status.clone()));
+        if status.is_finished() {
+            // Recorded once the write that finishes the Job succeeded: a
+            // failure of it withdraws them.
+            let events = super::finish_events(ctx.job(), &status);
+            ctx.out
+                .actions
+                .extend(events.into_iter().map(Action::RecordEvent));
+        }
     }
     ctx.out.status = status;
 }

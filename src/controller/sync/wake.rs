@@ -63,8 +63,8 @@ pub(super) fn deadline_has_work(ctx: &Ctx<'_>) -> bool {
     let aggregates = input.aggregates;
     let requested: BTreeSet<&str> = input
         .deleting
-        .iter()
-        .chain(input.finishing.iter())
+        .keys()
+        .chain(input.finishing.keys())
         .chain(out.expected_deletions.iter())
         .chain(out.finishing_deletes.iter())
         .map(String::as_str)

@@ -58,6 +58,7 @@ impl Harness {
                 Action::CreatePod(p) => {
                     created_any = true;
                     self.check_create(&cx, &p)?;
+                    self.held_at.insert(p.name().to_owned(), now);
                     let create = Action::CreatePod(p);
                     match self
                         .api
@@ -105,6 +106,7 @@ impl Harness {
                 }
                 Action::UpdateStatus(s) => self.check_status_write(&cx, s)?,
                 Action::DeleteJob { .. } => self.check_delete_job(&cx)?,
+                Action::RecordEvent(e) => self.check_event(&cx, &e)?,
                 other => return Err(format!("unexpected action {other:?}")),
             }
         }
@@ -211,7 +213,7 @@ impl Harness {
         let dup = self.world().any(|(q, _)| {
             pod_index(q) == Some(i)
                 && (is_active(q) || (job.only_replace_failed_pods() && is_terminating(q)))
-        }) || self.api.held().iter().any(|h| h.index == Some(i));
+        }) || self.expected_held().any(|h| h.index == Some(i));
         ensure!(!dup, "CreatePod {name}: index {i} is taken");
         ensure!(
             pod_index(pod) == Some(i),
@@ -349,11 +351,71 @@ impl Harness {
         Ok(())
     }
 
+    /// An event is upstream's, where upstream records it: a pod-control
+    /// event names a pod the machine asked for (once per pod and kind),
+    /// `Suspended` / `Resumed` follow the spec, a finished Job's event
+    /// follows the write that finished it, once.
+    fn check_event(&mut self, cx: &InputContext<'_>, e: &job_controller::Event) -> Check {
+        let key = format!("{} {}", e.reason, e.message);
+        match e.reason.as_ref() {
+            "SuccessfulCreate" => {
+                let name = e.message.trim_start_matches("Created pod: ");
+                ensure!(
+                    self.pods.contains_key(name) || self.gone.iter().any(|(n, _)| n == name),
+                    "{key}: no such pod was created"
+                );
+                ensure!(
+                    self.checker.events.insert(key.clone()),
+                    "{key} recorded twice"
+                );
+            }
+            "SuccessfulDelete" => {
+                let name = e.message.trim_start_matches("Deleted pod: ");
+                ensure!(
+                    self.checker.deleted.iter().any(|(n, _)| n == name),
+                    "{key}: the machine did not ask to delete it"
+                );
+            }
+            "Suspended" => ensure!(cx.job.is_suspended(), "{key} while not suspended"),
+            "Resumed" => ensure!(!cx.job.is_suspended(), "{key} while suspended"),
+            "FailedCreate" | "FailedDelete" | "UnknownCompletionMode" => {}
+            _ => {
+                let last = &self.checker.last_written;
+                ensure!(
+                    last.is_finished(),
+                    "{key} before the write that finished the Job"
+                );
+                let complete = last
+                    .conditions
+                    .iter()
+                    .any(|c| c.type_ == job_controller::api::JobConditionType::Complete);
+                match e.reason.as_ref() {
+                    "Completed" | "TooManySucceededPods" => {
+                        ensure!(complete, "{key} for a failed Job");
+                    }
+                    reason => ensure!(
+                        !complete
+                            && last
+                                .conditions
+                                .iter()
+                                .any(|c| c.reason == reason && c.message == e.message),
+                        "{key}: not the Failed condition's reason and message"
+                    ),
+                }
+                ensure!(
+                    self.checker.events.insert(key.clone()),
+                    "{key} recorded twice"
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// Slots: what is active after a creation fits parallelism and the
     /// remaining completions.
     fn check_slots_after_creating(&self, cx: &InputContext<'_>) -> Check {
         let job = &cx.job;
-        let active = self.world_active() + self.api.held().len();
+        let active = self.world_active() + self.expected_held().count();
         let terminating = if job.only_replace_failed_pods() {
             self.world_terminating()
         } else {
@@ -594,6 +656,17 @@ impl Harness {
         self.check_slots(&post, held)
     }
 
+    /// Whether a request failed and the reconcile that answers it is still
+    /// owed (the work queue's requeue): until then the pods and the status
+    /// may disagree, as upstream's do until its requeue.
+    fn retry_pending(&self) -> bool {
+        self.primary
+            .ctl
+            .wake_ups()
+            .iter()
+            .any(|t| t.reason == job_controller::TimeoutReason::Retry)
+    }
+
     /// Whether the pod-failure backoff holds a replacement back (or could,
     /// near the end of time): upstream's `manageJob` reports `active: 0`
     /// then, and with a ready pod the API server refuses that write, so
@@ -616,7 +689,12 @@ impl Harness {
     /// observation delivered): its counters are the pods' (SEMANTICS §4),
     /// unless the backoff holds.
     fn check_counters_match_pods(&self, post: &JobStatus, held: bool) -> Check {
-        if self.api.held().is_empty() && !post.is_finished() && self.stats.inputs > 0 && !held {
+        if self.api.held().is_empty()
+            && !post.is_finished()
+            && self.stats.inputs > 0
+            && !held
+            && !self.retry_pending()
+        {
             let views: Vec<&Pod> = self.pods.values().filter_map(|e| e.view.as_ref()).collect();
             let active = views.iter().filter(|p| is_active(p)).count();
             let ready = views.iter().filter(|p| is_active(p) && is_ready(p)).count();
@@ -680,7 +758,11 @@ impl Harness {
         // A work queue that saw a success leaves running what runs
         // (upstream `manageJob`: wantActive = active), whatever parallelism.
         let work_queue_done = job.completions().is_none() && post.succeeded > 0;
-        if self.api.held().is_empty() && !post.is_finished() && !work_queue_done {
+        if self.api.held().is_empty()
+            && !post.is_finished()
+            && !work_queue_done
+            && !self.retry_pending()
+        {
             let active = self.world_active();
             let p = usize::try_from(job.parallelism()).unwrap_or(0);
             ensure!(active <= p, "{active} active pods > parallelism {p}");

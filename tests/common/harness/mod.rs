@@ -44,7 +44,10 @@ use job_controller::api::{
     PodReplacementPolicy, keys,
 };
 use job_controller::sim::{Carried, Cluster, Settled, pod};
-use job_controller::{Action, BackoffRecord, JobController, PodEvent, TimeoutReason, ValidJob};
+use job_controller::{
+    Action, ApiError, ApiErrorReason, BackoffRecord, JobController, PodEvent, TimeoutReason,
+    ValidJob,
+};
 
 /// What a rule group returns: `Err` describes the violation.
 type Check = Result<(), String>;
@@ -322,6 +325,9 @@ struct Checker {
     /// The hash of the machine's Job for [`validated`] (reset by a spec
     /// change).
     job_key: Option<u64>,
+    /// Pods a `SuccessfulCreate` or `SuccessfulDelete` event named, and
+    /// the finish events recorded (each at most once).
+    events: BTreeSet<String>,
 }
 
 /// One Job's machine, its pods and a clock, with invariant checks.
@@ -335,6 +341,8 @@ pub(crate) struct Harness {
     /// The API server: the pods and the creations held in flight; it
     /// carries out the machine's actions.
     api: Cluster,
+    /// When each creation was asked for (its expectation set).
+    held_at: BTreeMap<String, DateTime<Utc>>,
     /// The harness's notes on each pod the API holds, by name.
     pods: BTreeMap<String, PodEntry>,
     gone: Vec<(String, Vec<Pod>)>,
@@ -404,6 +412,7 @@ impl Harness {
             start,
             now: start,
             api: Cluster::new(),
+            held_at: BTreeMap::new(),
             pods: BTreeMap::new(),
             gone: Vec::new(),
             job_updated: false,
@@ -550,6 +559,18 @@ impl Harness {
         } else {
             Some(names[usize::from(sel) % names.len()].clone())
         }
+    }
+
+    /// The creations in flight the machine still expects: upstream's
+    /// expectations expire 5 minutes after they were set, and a reconcile
+    /// then creates again what it does not see.
+    pub(crate) fn expected_held(&self) -> impl Iterator<Item = &job_controller::PodToCreate> {
+        let now = self.now;
+        self.api.held().iter().filter(move |h| {
+            self.held_at
+                .get(h.name())
+                .is_none_or(|at| now.signed_duration_since(*at) <= Duration::minutes(5))
+        })
     }
 
     /// Whether a restore would see exactly what the machine saw: no creation
@@ -881,9 +902,12 @@ impl Harness {
             other => other,
         };
 
-        let reconciles = !matches!(ev, Event::CreateFailed(_, false));
+        // A failure report corrects the counts and plans a requeue; it does
+        // not reconcile (upstream's failed request is part of the sync that
+        // made it).
+        let reconciles = !matches!(ev, Event::CreateFailed(..));
         // Nothing else in flight: no held creation, no observation pending.
-        let satisfied = self.api.held().is_empty() && queue.is_empty();
+        let satisfied = self.expected_held().next().is_none() && queue.is_empty();
         // Backoff tracker: is this a finished pod with the finalizer that no
         // write has recorded yet?
         if let Event::Observe(pod) = &ev {
@@ -1037,7 +1061,7 @@ impl Harness {
         )?;
         if reconciles {
             // Whether the machine's own writes are all seen after this input.
-            let settled = self.api.held().is_empty() && queue.is_empty();
+            let settled = self.expected_held().next().is_none() && queue.is_empty();
             self.after_input(&pre_status, pre_finished, satisfied, settled)?;
         }
         self.check_wake_up(queue)
@@ -1050,7 +1074,7 @@ impl Harness {
         if !self.skip("wake-up-not-in-past") {
             check_wake_up_not_in_past(&self.primary.ctl, now)?;
         }
-        let pending = !self.api.held().is_empty() || !queue.is_empty();
+        let pending = self.expected_held().next().is_some() || !queue.is_empty();
         check_precise_wake_up(&self.primary.ctl, now, pending, &self.skip)?;
         // A restored machine's wake-ups are not compared with the
         // primary's (the reference model's are: they are equal); where they
@@ -1186,7 +1210,14 @@ fn apply_event(
             }
             Event::Notify(_) => unreachable!("resolved before delivery"),
             Event::Gone(n) => m.ctl.handle_pod(now, PodEvent::Gone { name: &tr(n) }),
-            Event::CreateFailed(n, _) => m.ctl.handle_create_failed(now, &tr(n)),
+            Event::CreateFailed(n, refused) => {
+                let error = if *refused {
+                    ApiError::new(ApiErrorReason::AlreadyExists, "already exists")
+                } else {
+                    ApiError::new(ApiErrorReason::Other, "exceeded quota")
+                };
+                m.ctl.handle_create_failed(now, &tr(n), &error)
+            }
             Event::Spec(change) => {
                 let mut job = m.ctl.job().job().clone();
                 match change {

@@ -1,0 +1,66 @@
+//! The queue of actions for the caller, each tagged with the reconcile
+//! that asked for it: a failure the caller reports later concerns that
+//! reconcile, and what it queued after the failed request may depend on
+//! it (upstream's `syncJob` stops, or corrects its counts, at the failure).
+
+use std::collections::VecDeque;
+
+use super::action::Action;
+
+/// One queued action and the reconcile it came from.
+#[derive(Debug, Clone)]
+pub(crate) struct Queued {
+    pub sync: u64,
+    pub action: Action,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Outbox {
+    items: VecDeque<Queued>,
+    /// The reconcile now running (or the latest): what new actions are
+    /// tagged with.
+    pub sync: u64,
+}
+
+impl Outbox {
+    pub(crate) fn push(&mut self, action: Action) {
+        self.items.push_back(Queued {
+            sync: self.sync,
+            action,
+        });
+    }
+
+    pub(crate) fn extend(&mut self, actions: impl IntoIterator<Item = Action>) {
+        for action in actions {
+            self.push(action);
+        }
+    }
+
+    pub(crate) fn pop(&mut self) -> Option<Action> {
+        self.items.pop_front().map(|q| q.action)
+    }
+
+    /// Removes and returns the queued actions `drop` picks, keeping the
+    /// order of the rest.
+    pub(crate) fn take_if(&mut self, mut drop: impl FnMut(&Queued) -> bool) -> Vec<Action> {
+        let mut taken = Vec::new();
+        let mut kept = VecDeque::with_capacity(self.items.len());
+        for q in self.items.drain(..) {
+            if drop(&q) {
+                taken.push(q.action);
+            } else {
+                kept.push_back(q);
+            }
+        }
+        self.items = kept;
+        taken
+    }
+
+    /// The queued actions of one reconcile, to correct them.
+    pub(crate) fn of_sync_mut(&mut self, sync: u64) -> impl Iterator<Item = &mut Action> {
+        self.items
+            .iter_mut()
+            .filter(move |q| q.sync == sync)
+            .map(|q| &mut q.action)
+    }
+}
