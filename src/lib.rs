@@ -6,6 +6,8 @@ pub mod api;
 mod backoff;
 mod controller;
 pub mod defaults;
+#[doc = include_str!("docs/embedding.md")]
+pub mod embedding {}
 mod error;
 mod indexes;
 #[cfg(feature = "k8s-openapi")]

@@ -7,8 +7,9 @@
 
 use super::action::Action;
 use super::failure_policy::match_policy;
+use super::in_flight::Counts;
 use super::machine::JobController;
-use super::metrics::{CompletionModeLabel, Metrics};
+use super::metrics::{CompletionModeLabel, Metrics, static_reason};
 use crate::api::{JobConditionType, JobStatus, PodFailurePolicyAction};
 use crate::indexes::IndexSet;
 
@@ -51,36 +52,58 @@ impl JobController {
         }
     }
 
-    /// A status write handed out: what it adds to the last one
-    /// (upstream `recordJobPodFinished` and `recordJobFinished`).
+    /// A status write handed out: counted once it is known to have
+    /// landed (the caller moved on without reporting it failed), against
+    /// the last write that did (upstream `recordJobPodFinished` and
+    /// `recordJobFinished` run after a successful `UpdateStatus`).
     pub(crate) fn count_write(&mut self, new: &JobStatus) {
+        self.commit_write();
+        self.failures.write_counts = Some(self.counts_of(new));
+    }
+
+    /// The write in flight landed: count what it added.
+    pub(crate) fn commit_write(&mut self) {
+        let Some(new) = self.failures.write_counts.take() else {
+            return;
+        };
+        let old = std::mem::replace(&mut self.failures.counted, new);
         let mode = self.completion_mode_label();
-        let old = &self.failures.last_write;
         let grown = |a: i32, b: i32| u64::try_from(a.saturating_sub(b)).unwrap_or(0);
         let succeeded = grown(new.succeeded, old.succeeded);
         let failed = grown(new.failed, old.failed);
         if self.job.is_indexed() {
             let per_index = self.job.backoff_limit_per_index().is_some();
-            let failed_indexes = if per_index && new.failed_indexes != old.failed_indexes {
-                let completions = self.job.completions().unwrap_or(0);
-                let count = |s: &Option<String>| {
-                    s.as_deref()
-                        .map_or(0, |t| IndexSet::parse(t, completions).len())
-                };
-                count(&new.failed_indexes).saturating_sub(count(&old.failed_indexes))
-            } else {
-                0
-            };
+            let failed_indexes = new.failed_indexes.saturating_sub(old.failed_indexes);
             // `succeeded` of an Indexed Job is its completed indexes.
-            Metrics::finished_indexes(&mut self.metrics, per_index, succeeded, failed_indexes);
+            self.metrics
+                .finished_indexes(per_index, succeeded, failed_indexes);
         }
         self.metrics.pods_finished(mode, succeeded, failed);
-        if !old.is_finished() {
-            if let Some(c) = new.true_condition(&JobConditionType::Complete) {
-                self.metrics.job_finished(mode, false, &c.reason);
-            } else if let Some(c) = new.true_condition(&JobConditionType::Failed) {
-                self.metrics.job_finished(mode, true, &c.reason);
+        if let (None, Some((failed, reason))) = (old.finished, new.finished) {
+            self.metrics.job_finished(mode, failed, reason);
+        }
+    }
+
+    /// What the metrics read of a status.
+    pub(crate) fn counts_of(&self, status: &JobStatus) -> Counts {
+        let failed_indexes = match status.failed_indexes.as_deref() {
+            Some(text) if self.job.backoff_limit_per_index().is_some() && !text.is_empty() => {
+                IndexSet::parse(text, self.job.completions().unwrap_or(0)).len()
             }
+            _ => 0,
+        };
+        let finished = if let Some(c) = status.true_condition(&JobConditionType::Complete) {
+            Some((false, static_reason(&c.reason)))
+        } else {
+            status
+                .true_condition(&JobConditionType::Failed)
+                .map(|c| (true, static_reason(&c.reason)))
+        };
+        Counts {
+            succeeded: status.succeeded,
+            failed: status.failed,
+            failed_indexes,
+            finished,
         }
     }
 
@@ -88,7 +111,7 @@ impl JobController {
     /// matched by a pod failure policy rule counts under the rule's action
     /// (`pod_failures_handled_by_failure_policy_total`).
     pub(crate) fn count_policy_action(&mut self, name: &str) {
-        if self.job_gone || self.failures.last_write.is_finished() {
+        if self.job_gone || self.failures.counted.finished.is_some() {
             return;
         }
         let Some(policy) = self.job.pod_failure_policy() else {
@@ -113,7 +136,16 @@ impl JobController {
             Some(Action::UpdateStatus(s)) => self.count_write(s),
             Some(Action::RemoveFinalizer { name, .. }) => self.count_policy_action(name),
             Some(_) => {}
-            None => self.commit_sync_metrics(),
+            None => {
+                // A sync's result is known once none of its requests is in
+                // flight (a creation may still be reported failed).
+                let sync = self.outbox.sync;
+                let pending = self.creating.values().any(|p| p.sync == sync)
+                    || self.deleting.values().any(|s| *s == sync);
+                if !pending {
+                    self.commit_sync_metrics();
+                }
+            }
         }
     }
 }

@@ -170,7 +170,7 @@ impl JobController {
             return Ok(());
         };
         self.update_record(id, |p| p.finalizer = true);
-        if self.job_gone || self.failures.last_write.is_finished() {
+        if self.job_gone || self.last_write().is_finished() {
             self.failures.orphan_retry.insert(name.to_owned());
             self.requeue_failed(now);
             return Ok(());
@@ -220,6 +220,8 @@ impl JobController {
             return Err(MachineError::NoStatusWriteInFlight);
         }
         let _ = error;
+        // It never landed: not counted.
+        self.failures.write_counts = None;
         self.note_input(now);
         let dropped = self.outbox.take_if(|q| {
             matches!(
@@ -228,7 +230,9 @@ impl JobController {
             ) || matches!(&q.action, Action::RecordEvent(e) if e.is_finish())
         });
         self.reinstate(&dropped);
-        self.status = self.failures.last_write.clone();
+        // The machine's status is what it meant to write.
+        let failed = self.last_write().clone();
+        self.set_status(failed);
         self.status_indexes = StatusIndexes::of(&self.job, &self.status);
         self.failures.unwritten = true;
         self.requeue_failed(now);
@@ -240,6 +244,7 @@ impl JobController {
     /// any, landed.
     pub(crate) fn note_input(&mut self, now: DateTime<Utc>) {
         self.last_now = now;
+        self.commit_write();
         self.failures.write_in_flight = false;
         // A wake-up that came due while the caller was away is due now
         // (an input that reconciles serves it; a failure report does not).
@@ -299,6 +304,7 @@ impl JobController {
             return;
         }
         let before = self.status.clone();
+        self.detach_last_write();
         fix(&mut self.status);
         if !queued && self.status != before {
             self.outbox.push(Action::UpdateStatus(self.status.clone()));
@@ -335,7 +341,7 @@ impl JobController {
     /// upstream's partial-progress write — without a final condition,
     /// which needs nothing left uncounted.
     fn keep_uncounted(&mut self, uid: &str, now: DateTime<Utc>) {
-        let last = &self.failures.last_write;
+        let last = self.last_write();
         let in_last = |pick: fn(&crate::api::UncountedTerminatedPods) -> &Vec<String>| {
             last.uncounted_terminated_pods
                 .as_ref()
@@ -368,6 +374,16 @@ impl JobController {
         };
         let sync = self.outbox.sync;
         self.correct_status(sync, fix);
+        // Upstream writes the partial progress only if something changed
+        // since its flush (`needsFlush`): a corrected write equal to the
+        // last one goes.
+        let last = self.last_write().clone();
+        let dropped = self.outbox.take_if(|q| {
+            q.sync == sync && matches!(&q.action, Action::UpdateStatus(s) if *s == last)
+        });
+        if !dropped.is_empty() {
+            self.set_status(last);
+        }
         if !was_finished && (succeeded || failed) {
             let dropped = self.outbox.take_if(|q| {
                 matches!(&q.action, Action::DeleteJob { .. })

@@ -11,7 +11,7 @@ use super::aggregates::Aggregates;
 use super::create;
 use super::error::{MachineError, RestoreError};
 use super::event::Event;
-use super::in_flight::{Failures, Pending};
+use super::in_flight::{Failures, LastWrite, Pending};
 use super::metrics::{Metrics, SyncLabels};
 use super::outbox::Outbox;
 use super::pod::PodRecord;
@@ -112,13 +112,17 @@ impl Timers {
 ///
 /// Methods come in four groups, after quinn-proto's `Connection`:
 /// - getters on `&self`: [`status`](Self::status), [`job`](Self::job),
-///   [`is_finished`](Self::is_finished), [`backoff_record`](Self::backoff_record);
+///   [`is_finished`](Self::is_finished), [`backoff_record`](Self::backoff_record),
+///   [`metrics`](Self::metrics);
 /// - `handle_*` for what happened: [`handle_pod`](Self::handle_pod),
 ///   [`handle_pods`](Self::handle_pods),
 ///   [`handle_spec_change`](Self::handle_spec_change),
-///   [`handle_create_failed`](Self::handle_create_failed),
 ///   [`handle_job_deleted`](Self::handle_job_deleted),
-///   [`handle_timeout`](Self::handle_timeout);
+///   [`handle_timeout`](Self::handle_timeout), and the failure reports
+///   [`handle_create_failed`](Self::handle_create_failed),
+///   [`handle_delete_failed`](Self::handle_delete_failed),
+///   [`handle_finalizer_removal_failed`](Self::handle_finalizer_removal_failed),
+///   [`handle_status_write_failed`](Self::handle_status_write_failed);
 /// - construction: [`new`](Self::new), [`restore`](Self::restore);
 /// - `poll_*` for what to do: [`poll_action`](Self::poll_action) and
 ///   [`poll_timeout`](Self::poll_timeout).
@@ -126,8 +130,11 @@ impl Timers {
 /// Contract: after construction and after every `handle_*` call, drain
 /// `poll_action` until it returns `None` and carry the actions out in
 /// order; then ask `poll_timeout` when to call `handle_timeout`. Every call
-/// takes `now`; the machine never reads a clock. Each `handle_*` call
-/// reconciles once, as upstream's `syncJob` does after an event.
+/// takes `now`; the machine never reads a clock. Each `handle_*` call but
+/// the failure reports reconciles once, as upstream's `syncJob` does after
+/// an event; a failure report corrects what the failing reconcile queued
+/// and plans its requeue ([`TimeoutReason::Retry`](crate::TimeoutReason::Retry)).
+/// The guide to all of it is [`crate::embedding`].
 ///
 /// Calling `handle_*` while actions are still queued is allowed: the new
 /// input's actions are queued after the old ones, and the reconcile counts
@@ -135,9 +142,12 @@ impl Timers {
 /// them again). An executor that reports each action's outcome as soon as
 /// it has one — the pod it created, a failed creation — may do so between
 /// two `poll_action` calls; the order of the queue stays the order to
-/// carry actions out in. A `handle_*` call that returns an error (time
-/// running backwards, a pod of another Job, a spec change no API server
-/// would admit) changes nothing, queued actions included.
+/// carry actions out in. Two reports must come before the next
+/// `poll_action`, since what is queued after them assumed they succeeded:
+/// a failed status write and a failed finalizer removal. A `handle_*` call
+/// that returns an error (time running backwards, a pod of another Job, a
+/// spec change no API server would admit, a status-write failure with no
+/// write in flight) changes nothing, queued actions included.
 ///
 /// Cost: each event and the reconcile after it cost O(log n) in the number
 /// of pods (plus the size of what is written: the status, the pods acted
@@ -195,7 +205,14 @@ impl Timers {
 /// - a pod is asked to be deleted once: while a `DeletePod` is out and the
 ///   pod is not yet seen terminating, later reconciles count it as deleted
 ///   without asking again (upstream re-sends the DELETE, which is
-///   harmless there);
+///   harmless there) — unless the deletion is reported failed, or, on
+///   scale-down and suspension, its expectation expired (5 minutes);
+/// - a failed deletion on the finishing path: upstream holds the outcome
+///   back for that reconcile (`deleted != active`); the machine, whose
+///   status write with the outcome may be out already, keeps it, puts the
+///   pod back among the active ones and deletes it again at the requeue;
+/// - `terminated_pods_tracking_finalizer_total` counts the pods this Job
+///   tracks (upstream counts every pod its informer sees);
 /// - a wake-up is asked for only when a reconcile at that instant has
 ///   something to do (upstream's work queue also holds requeues that find
 ///   nothing: the deadline of a Job whose outcome is known, a deadline
@@ -383,7 +400,6 @@ impl JobController {
     }
 
     fn empty(job: ValidJob, status: JobStatus, now: DateTime<Utc>) -> JobController {
-        let job_status_clone = status.clone();
         let mut metrics = Metrics::default();
         if job.is_managed_elsewhere() {
             // Upstream's `addJob` counts each such Job it learns of (on
@@ -392,7 +408,7 @@ impl JobController {
                 metrics.external_controller(name);
             }
         }
-        JobController {
+        let mut ctl = JobController {
             aggregates: Aggregates::build(&job, []),
             status_indexes: StatusIndexes::of(&job, &status),
             base_pod: create::base_pod(&job),
@@ -407,10 +423,7 @@ impl JobController {
             gone: GoneGuard::default(),
             outbox: Outbox::default(),
             expectations_at: None,
-            failures: Failures {
-                last_write: job_status_clone,
-                ..Failures::default()
-            },
+            failures: Failures::default(),
             metrics,
             last_sync: None,
             timers: Timers::default(),
@@ -420,7 +433,9 @@ impl JobController {
             job_gone: false,
             delete_job_requested: false,
             reference: false,
-        }
+        };
+        ctl.failures.counted = ctl.counts_of(&ctl.status);
+        ctl
     }
 
     // ---- getters -------------------------------------------------------
@@ -457,11 +472,19 @@ impl JobController {
     /// The next action to carry out, oldest first.
     #[must_use]
     pub fn poll_action(&mut self) -> Option<Action> {
+        // The action polled before this one landed.
+        self.commit_write();
         let action = self.outbox.pop();
         self.count_action(action.as_ref());
         self.failures.write_in_flight = false;
         if let Some(Action::UpdateStatus(s)) = &action {
-            self.failures.last_write = s.clone();
+            // The latest write queued is the machine's status; an earlier
+            // one (a flush before finalizer removals) is kept as it is.
+            self.failures.last_write = if self.outbox.queued_writes() == 0 {
+                LastWrite::Current
+            } else {
+                LastWrite::Stored(Box::new(s.clone()))
+            };
             self.failures.write_in_flight = true;
         }
         action
@@ -611,7 +634,7 @@ impl JobController {
         if self.job.is_managed_elsewhere() {
             // Another controller writes this status; the TTL and the orphan
             // clean-up read it.
-            self.status = self.job.job().status.clone().unwrap_or_default();
+            self.set_status(self.job.job().status.clone().unwrap_or_default());
         }
         // Completions may have changed (elastic Indexed Jobs): the sets are
         // clipped to them.
@@ -994,6 +1017,30 @@ impl JobController {
         self.check_ttl(now);
     }
 
+    /// The latest status write handed out (see [`LastWrite`]).
+    pub(crate) fn last_write(&self) -> &JobStatus {
+        match &self.failures.last_write {
+            LastWrite::Current => &self.status,
+            LastWrite::Stored(s) => s,
+        }
+    }
+
+    /// Replaces the machine's status, keeping the last write as it was.
+    pub(crate) fn set_status(&mut self, status: JobStatus) {
+        let old = std::mem::replace(&mut self.status, status);
+        if matches!(self.failures.last_write, LastWrite::Current) && old != self.status {
+            self.failures.last_write = LastWrite::Stored(Box::new(old));
+        }
+    }
+
+    /// Before changing the machine's status in place: the last write keeps
+    /// its content.
+    pub(crate) fn detach_last_write(&mut self) {
+        if matches!(self.failures.last_write, LastWrite::Current) {
+            self.failures.last_write = LastWrite::Stored(Box::new(self.status.clone()));
+        }
+    }
+
     /// Upstream's `syncJob` on the machine's state at `now`, a pure
     /// function of it; with `expired`, as if the expectations had expired.
     pub(crate) fn sync_job(&self, now: DateTime<Utc>, expired: bool) -> SyncOutput {
@@ -1139,6 +1186,7 @@ impl JobController {
         self.finishing_deletes
             .extend(finishing_deletes.into_iter().map(|n| (n, sync)));
         self.names_issued = names_issued;
+        self.set_status(status);
         if let Some(b) = backoff {
             self.backoff = b;
         }
@@ -1147,7 +1195,6 @@ impl JobController {
         // which needs what this reconcile had).
         self.timers.backoff = backoff_wake.filter(|t| *t > now);
         self.timers.deadline = deadline_wake.filter(|t| *t > now);
-        self.status = status;
         self.outbox.extend(actions);
     }
 

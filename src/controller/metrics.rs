@@ -122,24 +122,64 @@ pub struct Sample {
 ///
 /// let m = Metrics::default();
 /// assert_eq!(m.value("job_controller_job_syncs_total", &[]), 0);
-/// assert!(m.to_prometheus_text().contains("# TYPE job_controller_job_syncs_total counter"));
+/// assert!(m.to_prometheus_text().contains("# HELP job_controller_job_syncs_total [STABLE] The number of job syncs"));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Metrics {
-    syncs: BTreeMap<SyncLabels, u64>,
+    // The counters bumped on every sync and write are arrays indexed by
+    // their labels; the two with open-ended labels are maps.
+    /// [mode][error][action]
+    syncs: [[[u64; 4]; 2]; 2],
     /// (mode, failed, reason)
     finished: BTreeMap<(CompletionModeLabel, bool, &'static str), u64>,
-    /// (mode, failed)
-    pods_finished: BTreeMap<(CompletionModeLabel, bool), u64>,
-    /// FailJob, Ignore, Count
-    policy: BTreeMap<&'static str, u64>,
-    /// add, delete
-    tracking_finalizer: BTreeMap<&'static str, u64>,
-    /// (failed, per index)
-    finished_indexes: BTreeMap<(bool, bool), u64>,
-    /// (reason, failed)
-    creations: BTreeMap<(CreationReason, bool), u64>,
+    /// [mode][failed]
+    pods_finished: [[u64; 2]; 2],
+    /// [FailJob, FailIndex, Ignore, Count]
+    policy: [u64; 4],
+    /// [add, delete]
+    tracking_finalizer: [u64; 2],
+    /// [failed][per index]
+    finished_indexes: [[u64; 2]; 2],
+    /// [reason][failed]
+    creations: [[u64; 2]; 3],
     external: BTreeMap<String, u64>,
+}
+
+const MODES: [CompletionModeLabel; 2] = [
+    CompletionModeLabel::NonIndexed,
+    CompletionModeLabel::Indexed,
+];
+const ACTIONS: [SyncAction; 4] = [
+    SyncAction::Reconciling,
+    SyncAction::Tracking,
+    SyncAction::PodsCreated,
+    SyncAction::PodsDeleted,
+];
+const POLICY_ACTIONS: [&str; 4] = ["FailJob", "FailIndex", "Ignore", "Count"];
+const REASONS: [CreationReason; 3] = [
+    CreationReason::New,
+    CreationReason::RecreateTerminatingOrFailed,
+    CreationReason::RecreateFailed,
+];
+
+/// Adds a sample, if it has a value.
+fn push(
+    out: &mut Vec<Sample>,
+    name: &'static str,
+    labels: Vec<(&'static str, String)>,
+    value: u64,
+) {
+    if value > 0 {
+        out.push(Sample {
+            name,
+            labels,
+            value,
+        });
+    }
+}
+
+fn add(counter: &mut u64, by: u64) {
+    *counter = counter.saturating_add(by);
 }
 
 fn bump<K: Ord>(map: &mut BTreeMap<K, u64>, key: K, by: u64) {
@@ -147,90 +187,96 @@ fn bump<K: Ord>(map: &mut BTreeMap<K, u64>, key: K, by: u64) {
     *v = v.saturating_add(by);
 }
 
-const HELP: &[(&str, &str, &str)] = &[
+/// Each counter's name and help text as upstream registers it (the text
+/// verbatim, line breaks and tabs included), with the stability level
+/// Kubernetes' metrics library puts in front of it.
+const HELP: &[(&str, &str)] = &[
     (
         "job_controller_job_syncs_total",
-        "counter",
-        "The number of job syncs",
+        "[STABLE] The number of job syncs",
     ),
     (
         "job_controller_jobs_finished_total",
-        "counter",
-        "The number of finished jobs",
+        "[STABLE] The number of finished jobs",
     ),
     (
         "job_controller_job_pods_finished_total",
-        "counter",
-        "The number of finished Pods that are fully tracked",
+        "[STABLE] The number of finished Pods that are fully tracked",
     ),
     (
         "job_controller_pod_failures_handled_by_failure_policy_total",
-        "counter",
-        "The number of failed Pods handled by failure policy with respect to the failure policy action applied based on the matched rule. Possible values of the action label correspond to the possible values for the failure policy rule action, which are: \"FailJob\", \"Ignore\" and \"Count\".",
+        "[BETA] The number of failed Pods handled by failure policy with respect to the failure policy action applied based on the matched rule. Possible values of the action label correspond to the possible values for the failure policy rule action, which are: \"FailJob\", \"Ignore\" and \"Count\".",
     ),
     (
         "job_controller_terminated_pods_tracking_finalizer_total",
-        "counter",
-        "The number of terminated pods (phase=Failed|Succeeded) that have the finalizer batch.kubernetes.io/job-tracking. The event label can be \"add\" or \"delete\".",
+        "[BETA] The number of terminated pods (phase=Failed|Succeeded) that have the finalizer batch.kubernetes.io/job-tracking. The event label can be \"add\" or \"delete\".",
     ),
     (
         "job_controller_job_finished_indexes_total",
-        "counter",
-        "The number of finished indexes. Possible values for the status label are: \"succeeded\", \"failed\". Possible values for the backoffLimit label are: \"perIndex\" and \"global\"",
+        "[ALPHA] The number of finished indexes. Possible values for the\n\t\t\tstatus label are: \"succeeded\", \"failed\". Possible values for the\n\t\t\tbackoffLimit label are: \"perIndex\" and \"global\"",
     ),
     (
         "job_controller_job_pods_creation_total",
-        "counter",
-        "The number of Pods created by the Job controller labelled with a reason for the Pod creation. This metric also distinguishes between Pods created using different PodReplacementPolicy settings. Possible values of the \"reason\" label are: \"new\", \"recreate_terminating_or_failed\", \"recreate_failed\". Possible values of the \"status\" label are: \"succeeded\", \"failed\".",
+        "[ALPHA] The number of Pods created by the Job controller labelled with a reason for the Pod creation.\nThis metric also distinguishes between Pods created using different PodReplacementPolicy settings.\nPossible values of the \"reason\" label are:\n\"new\", \"recreate_terminating_or_failed\", \"recreate_failed\".\nPossible values of the \"status\" label are:\n\"succeeded\", \"failed\".",
     ),
     (
         "job_controller_jobs_by_external_controller_total",
-        "counter",
-        "The number of Jobs managed by an external controller",
+        "[ALPHA] The number of Jobs managed by an external controller",
     ),
 ];
 
 impl Metrics {
     // ---- counting (the machine) ----------------------------------------
 
-    pub(crate) fn sync(&mut self, labels: SyncLabels) {
-        bump(&mut self.syncs, labels, 1);
+    pub(crate) fn sync(&mut self, l: SyncLabels) {
+        add(
+            &mut self.syncs[l.completion_mode as usize][usize::from(l.error)][l.action as usize],
+            1,
+        );
     }
 
-    pub(crate) fn job_finished(&mut self, mode: CompletionModeLabel, failed: bool, reason: &str) {
-        bump(&mut self.finished, (mode, failed, static_reason(reason)), 1);
+    pub(crate) fn job_finished(
+        &mut self,
+        mode: CompletionModeLabel,
+        failed: bool,
+        reason: &'static str,
+    ) {
+        bump(&mut self.finished, (mode, failed, reason), 1);
     }
 
     pub(crate) fn pods_finished(&mut self, mode: CompletionModeLabel, succeeded: u64, failed: u64) {
-        bump(&mut self.pods_finished, (mode, false), succeeded);
-        bump(&mut self.pods_finished, (mode, true), failed);
+        let counts = &mut self.pods_finished[mode as usize];
+        add(&mut counts[0], succeeded);
+        add(&mut counts[1], failed);
     }
 
     pub(crate) fn finished_indexes(&mut self, per_index: bool, succeeded: u64, failed: u64) {
-        bump(&mut self.finished_indexes, (false, per_index), succeeded);
-        if failed > 0 {
-            bump(&mut self.finished_indexes, (true, per_index), failed);
+        add(
+            &mut self.finished_indexes[0][usize::from(per_index)],
+            succeeded,
+        );
+        add(
+            &mut self.finished_indexes[1][usize::from(per_index)],
+            failed,
+        );
+    }
+
+    pub(crate) fn policy_action(&mut self, action: &str) {
+        if let Some(i) = POLICY_ACTIONS.iter().position(|a| *a == action) {
+            add(&mut self.policy[i], 1);
         }
     }
 
-    pub(crate) fn policy_action(&mut self, action: &'static str) {
-        bump(&mut self.policy, action, 1);
-    }
-
     pub(crate) fn tracking_finalizer(&mut self, added: bool) {
-        bump(
-            &mut self.tracking_finalizer,
-            if added { "add" } else { "delete" },
-            1,
-        );
+        add(&mut self.tracking_finalizer[usize::from(!added)], 1);
     }
 
     /// One creation attempt's outcome. Upstream counts every attempt
     /// (failed ones too) as `succeeded`, and failed ones also as `failed`.
     pub(crate) fn creation_attempted(&mut self, reason: CreationReason, failed: bool) {
-        bump(&mut self.creations, (reason, false), 1);
+        add(&mut self.creations[reason as usize][0], 1);
         if failed {
-            bump(&mut self.creations, (reason, true), 1);
+            add(&mut self.creations[reason as usize][1], 1);
         }
     }
 
@@ -247,36 +293,58 @@ impl Metrics {
                 bump(a, k.clone(), *v);
             }
         }
-        merge(&mut self.syncs, &other.syncs);
+        fn sum<'a>(a: impl IntoIterator<Item = &'a mut u64>, b: impl IntoIterator<Item = &'a u64>) {
+            for (x, y) in a.into_iter().zip(b) {
+                add(x, *y);
+            }
+        }
+        sum(
+            self.syncs.iter_mut().flatten().flatten(),
+            other.syncs.iter().flatten().flatten(),
+        );
         merge(&mut self.finished, &other.finished);
-        merge(&mut self.pods_finished, &other.pods_finished);
-        merge(&mut self.policy, &other.policy);
-        merge(&mut self.tracking_finalizer, &other.tracking_finalizer);
-        merge(&mut self.finished_indexes, &other.finished_indexes);
-        merge(&mut self.creations, &other.creations);
+        sum(
+            self.pods_finished.iter_mut().flatten(),
+            other.pods_finished.iter().flatten(),
+        );
+        sum(&mut self.policy, &other.policy);
+        sum(&mut self.tracking_finalizer, &other.tracking_finalizer);
+        sum(
+            self.finished_indexes.iter_mut().flatten(),
+            other.finished_indexes.iter().flatten(),
+        );
+        sum(
+            self.creations.iter_mut().flatten(),
+            other.creations.iter().flatten(),
+        );
         merge(&mut self.external, &other.external);
     }
 
-    /// Every sample with a value, grouped by metric in upstream's order,
-    /// labels in upstream's order.
+    /// Every sample with a value above zero, grouped by metric in
+    /// upstream's order, labels in upstream's order.
     #[must_use]
     pub fn samples(&self) -> Vec<Sample> {
         let mut out = Vec::new();
-        let mut push = |name, labels: Vec<(&'static str, String)>, value| {
-            out.push(Sample {
-                name,
-                labels,
-                value,
-            });
-        };
+        self.job_samples(&mut out);
+        self.pod_samples(&mut out);
+        out
+    }
+
+    /// The samples of the metrics about syncs and Jobs.
+    fn job_samples(&self, out: &mut Vec<Sample>) {
         let s = String::from;
-        for (l, v) in &self.syncs {
-            let labels = vec![
-                ("completion_mode", s(l.completion_mode.as_str())),
-                ("result", s(result(l.error))),
-                ("action", s(l.action.as_str())),
-            ];
-            push("job_controller_job_syncs_total", labels, *v);
+        for (m, mode) in MODES.iter().enumerate() {
+            for error in [false, true] {
+                for (a, action) in ACTIONS.iter().enumerate() {
+                    let labels = vec![
+                        ("completion_mode", s(mode.as_str())),
+                        ("result", s(result(error))),
+                        ("action", s(action.as_str())),
+                    ];
+                    let value = self.syncs[m][usize::from(error)][a];
+                    push(out, "job_controller_job_syncs_total", labels, value);
+                }
+            }
         }
         for ((mode, failed, reason), v) in &self.finished {
             let labels = vec![
@@ -284,52 +352,73 @@ impl Metrics {
                 ("result", s(outcome(*failed))),
                 ("reason", s(reason)),
             ];
-            push("job_controller_jobs_finished_total", labels, *v);
-        }
-        for ((mode, failed), v) in &self.pods_finished {
-            let labels = vec![
-                ("completion_mode", s(mode.as_str())),
-                ("result", s(outcome(*failed))),
-            ];
-            push("job_controller_job_pods_finished_total", labels, *v);
-        }
-        for (action, v) in &self.policy {
-            let labels = vec![("action", s(action))];
-            push(
-                "job_controller_pod_failures_handled_by_failure_policy_total",
-                labels,
-                *v,
-            );
-        }
-        for (event, v) in &self.tracking_finalizer {
-            let labels = vec![("event", s(event))];
-            push(
-                "job_controller_terminated_pods_tracking_finalizer_total",
-                labels,
-                *v,
-            );
-        }
-        for ((failed, per_index), v) in &self.finished_indexes {
-            let limit = if *per_index { "perIndex" } else { "global" };
-            let labels = vec![("status", s(outcome(*failed))), ("backoffLimit", s(limit))];
-            push("job_controller_job_finished_indexes_total", labels, *v);
-        }
-        for ((reason, failed), v) in &self.creations {
-            let labels = vec![
-                ("reason", s(reason.as_str())),
-                ("status", s(outcome(*failed))),
-            ];
-            push("job_controller_job_pods_creation_total", labels, *v);
+            push(out, "job_controller_jobs_finished_total", labels, *v);
         }
         for (name, v) in &self.external {
             let labels = vec![("controller_name", name.clone())];
             push(
+                out,
                 "job_controller_jobs_by_external_controller_total",
                 labels,
                 *v,
             );
         }
-        out
+    }
+
+    /// The samples of the metrics about pods and indexes.
+    fn pod_samples(&self, out: &mut Vec<Sample>) {
+        let s = String::from;
+        for (m, mode) in MODES.iter().enumerate() {
+            for failed in [false, true] {
+                let labels = vec![
+                    ("completion_mode", s(mode.as_str())),
+                    ("result", s(outcome(failed))),
+                ];
+                let value = self.pods_finished[m][usize::from(failed)];
+                push(out, "job_controller_job_pods_finished_total", labels, value);
+            }
+        }
+        for (action, v) in POLICY_ACTIONS.iter().zip(self.policy) {
+            let labels = vec![("action", s(action))];
+            push(
+                out,
+                "job_controller_pod_failures_handled_by_failure_policy_total",
+                labels,
+                v,
+            );
+        }
+        for (event, v) in ["add", "delete"].iter().zip(self.tracking_finalizer) {
+            let labels = vec![("event", s(event))];
+            push(
+                out,
+                "job_controller_terminated_pods_tracking_finalizer_total",
+                labels,
+                v,
+            );
+        }
+        for failed in [false, true] {
+            for per_index in [false, true] {
+                let limit = if per_index { "perIndex" } else { "global" };
+                let labels = vec![("status", s(outcome(failed))), ("backoffLimit", s(limit))];
+                let value = self.finished_indexes[usize::from(failed)][usize::from(per_index)];
+                push(
+                    out,
+                    "job_controller_job_finished_indexes_total",
+                    labels,
+                    value,
+                );
+            }
+        }
+        for (r, reason) in REASONS.iter().enumerate() {
+            for failed in [false, true] {
+                let labels = vec![
+                    ("reason", s(reason.as_str())),
+                    ("status", s(outcome(failed))),
+                ];
+                let value = self.creations[r][usize::from(failed)];
+                push(out, "job_controller_job_pods_creation_total", labels, value);
+            }
+        }
     }
 
     /// The sum of a metric's samples whose labels include all of `labels`
@@ -360,9 +449,12 @@ impl Metrics {
     pub fn to_prometheus_text(&self) -> String {
         let samples = self.samples();
         let mut out = String::new();
-        for (name, kind, help) in HELP {
+        for (name, help) in HELP {
+            // The exposition format escapes a help text's backslashes and
+            // line breaks.
+            let help = help.replace('\\', "\\\\").replace('\n', "\\n");
             let _ = writeln!(out, "# HELP {name} {help}");
-            let _ = writeln!(out, "# TYPE {name} {kind}");
+            let _ = writeln!(out, "# TYPE {name} counter");
             for s in samples.iter().filter(|s| s.name == *name) {
                 let labels: Vec<String> = s
                     .labels
@@ -384,7 +476,7 @@ fn escape(v: &str) -> String {
 
 /// The `reason` label of `jobs_finished_total`: the finished condition's
 /// reason, one of upstream's (this crate writes no other).
-fn static_reason(reason: &str) -> &'static str {
+pub(crate) fn static_reason(reason: &str) -> &'static str {
     use crate::status::*;
     [
         REASON_BACKOFF_LIMIT_EXCEEDED,
@@ -444,8 +536,9 @@ impl SyncDurations {
     #[must_use]
     pub fn to_prometheus_text(&self) -> String {
         let name = "job_controller_job_sync_duration_seconds";
-        let mut out =
-            format!("# HELP {name} The time it took to sync a job\n# TYPE {name} histogram\n");
+        let mut out = format!(
+            "# HELP {name} [STABLE] The time it took to sync a job\n# TYPE {name} histogram\n"
+        );
         for (l, (buckets, above, sum)) in &self.series {
             let labels = format!(
                 "completion_mode=\"{}\",result=\"{}\",action=\"{}\"",

@@ -20,10 +20,15 @@ pub(crate) struct Outbox {
     /// The reconcile now running (or the latest): what new actions are
     /// tagged with.
     pub sync: u64,
+    /// How many `UpdateStatus` are queued.
+    writes: usize,
 }
 
 impl Outbox {
     pub(crate) fn push(&mut self, action: Action) {
+        if matches!(action, Action::UpdateStatus(_)) {
+            self.writes += 1;
+        }
         self.items.push_back(Queued {
             sync: self.sync,
             action,
@@ -37,7 +42,16 @@ impl Outbox {
     }
 
     pub(crate) fn pop(&mut self) -> Option<Action> {
-        self.items.pop_front().map(|q| q.action)
+        let action = self.items.pop_front()?.action;
+        if matches!(action, Action::UpdateStatus(_)) {
+            self.writes -= 1;
+        }
+        Some(action)
+    }
+
+    /// How many `UpdateStatus` are queued.
+    pub(crate) fn queued_writes(&self) -> usize {
+        self.writes
     }
 
     /// Removes and returns the queued actions `drop` picks, keeping the
@@ -47,6 +61,9 @@ impl Outbox {
         let mut kept = VecDeque::with_capacity(self.items.len());
         for q in self.items.drain(..) {
             if drop(&q) {
+                if matches!(q.action, Action::UpdateStatus(_)) {
+                    self.writes -= 1;
+                }
                 taken.push(q.action);
             } else {
                 kept.push_back(q);
