@@ -1028,7 +1028,7 @@ impl JobController {
     /// Replaces the machine's status, keeping the last write as it was.
     pub(crate) fn set_status(&mut self, status: JobStatus) {
         let old = std::mem::replace(&mut self.status, status);
-        if matches!(self.failures.last_write, LastWrite::Current) && old != self.status {
+        if matches!(self.failures.last_write, LastWrite::Current) {
             self.failures.last_write = LastWrite::Stored(Box::new(old));
         }
     }
