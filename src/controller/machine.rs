@@ -1178,7 +1178,8 @@ impl JobController {
             };
             self.creating.insert(name, pending);
         }
-        if actions.iter().any(|a| matches!(a, Action::UpdateStatus(_))) {
+        let writes = actions.iter().any(|a| matches!(a, Action::UpdateStatus(_)));
+        if writes {
             self.failures.unwritten = false;
         }
         self.deleting
@@ -1186,7 +1187,12 @@ impl JobController {
         self.finishing_deletes
             .extend(finishing_deletes.into_iter().map(|n| (n, sync)));
         self.names_issued = names_issued;
-        self.set_status(status);
+        if writes {
+            self.set_status(status);
+        } else {
+            // A reconcile that writes nothing leaves the status as it was.
+            self.status = status;
+        }
         if let Some(b) = backoff {
             self.backoff = b;
         }
