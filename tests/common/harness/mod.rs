@@ -1040,6 +1040,25 @@ impl Harness {
             self.checker.backoff = new_backoff_record(self.checker.backoff, last_success, failed);
             self.checker.finish_seen.extend(finishes.into_keys());
         }
+        // What this sync's `manageJob` decided with: the stored record and
+        // the finishes it saw but did not store (upstream's
+        // `newBackoffRecord` of the sync; a success of a duplicate pod for
+        // a completed index resets it without any write).
+        let effective = {
+            let (succeeded, failed): (Vec<_>, Vec<_>) = self
+                .checker
+                .pending_finish
+                .values()
+                .map(|(_, s, at)| (*s, *at))
+                .partition(|(s, _)| *s);
+            let failed: Vec<DateTime<Utc>> = failed.into_iter().map(|(_, at)| at).collect();
+            let last_success = succeeded.iter().map(|(_, at)| *at).max();
+            if last_success.is_some() {
+                new_backoff_record(self.checker.backoff, last_success, failed)
+            } else {
+                self.checker.backoff
+            }
+        };
         // A pod that loses its finalizer without a write (a failure the pod
         // failure policy ignores) is never new again: upstream's record of
         // that sync was not stored, and the next sync no longer sees it.
@@ -1055,7 +1074,7 @@ impl Harness {
             &pre_status,
             pre_finished,
             satisfied,
-            self.checker.backoff,
+            effective,
             actions,
             queue,
         )?;
