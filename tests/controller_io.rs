@@ -767,30 +767,31 @@ fn job_syncs_total_by_action() {
     ));
 }
 
-// Upstream syncJob: result="error" when manageJob returned a creation error.
+// Upstream syncJob: result="error" when manageJob returned a creation error,
+// whether the executor reports it before the next poll or after draining.
 #[test]
 fn job_syncs_total_counts_a_sync_whose_creation_failed_as_an_error() {
-    // The executor reports the failure as soon as it has it (before the next poll).
-    let mut ctl = JobController::new(job(""), t(0));
-    let name =
-        creation_names(&poll_until(&mut ctl, |a| matches!(a, Action::CreatePod(_)))).remove(0);
-    ctl.handle_create_failed(t(0), &name, &quota()).unwrap();
-    drain(&mut ctl);
-    assert_eq!(syncs(&ctl, "error", "pods_created"), 1);
-    assert_eq!(syncs(&ctl, "success", "pods_created"), 0);
-}
-
-// Upstream syncJob: result="error" when manageJob returned a creation error (failure reported after the drain).
-#[test]
-
-fn job_syncs_total_counts_a_late_reported_creation_failure_as_an_error() {
-    // The executor drains first (the contract), then carries the creations out.
-    let mut ctl = JobController::new(job(""), t(0));
-    let name = creation_names(&drain(&mut ctl)).remove(0);
-    ctl.handle_create_failed(t(0), &name, &quota()).unwrap();
-    drain(&mut ctl);
-    assert_eq!(syncs(&ctl, "error", "pods_created"), 1);
-    assert_eq!(syncs(&ctl, "success", "pods_created"), 0);
+    for reported_late in [false, true] {
+        let mut ctl = JobController::new(job(""), t(0));
+        let actions = if reported_late {
+            drain(&mut ctl)
+        } else {
+            poll_until(&mut ctl, |a| matches!(a, Action::CreatePod(_)))
+        };
+        let name = creation_names(&actions).remove(0);
+        ctl.handle_create_failed(t(0), &name, &quota()).unwrap();
+        drain(&mut ctl);
+        assert_eq!(
+            syncs(&ctl, "error", "pods_created"),
+            1,
+            "late: {reported_late}"
+        );
+        assert_eq!(
+            syncs(&ctl, "success", "pods_created"),
+            0,
+            "late: {reported_late}"
+        );
+    }
 }
 
 // Upstream recordJobFinished: JobFinishedNum(completionMode, succeeded|failed, reason).Inc.
@@ -823,7 +824,6 @@ fn jobs_finished_total_by_result_and_reason() {
 
 // Upstream trackJobStatusAndRemoveFinalizers: recordJobFinished only after the final UpdateStatus succeeded.
 #[test]
-
 fn jobs_finished_total_is_not_counted_for_a_failed_complete_write() {
     let (mut ctl, mut pods) = running("completions: 1");
     pod::succeeded(&mut pods[0], t(5));
@@ -1039,7 +1039,6 @@ fn prometheus_text_has_upstream_help_and_type_lines() {
 
 // Upstream metrics.go: the multi-line Help strings of job_finished_indexes_total and job_pods_creation_total.
 #[test]
-
 fn prometheus_text_keeps_the_multi_line_upstream_help_strings() {
     let text = Metrics::default().to_prometheus_text();
     let helps = [
