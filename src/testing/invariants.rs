@@ -191,6 +191,11 @@ fn decided(s: &JobStatus) -> bool {
 /// | `delete-once` | no pod is asked to be deleted twice |
 /// | `finalizer-once` | no pod's finalizer is asked to be removed twice |
 /// | `delete-job` | the Job is deleted once, only when finished and `ttlSecondsAfterFinished` after it finished |
+/// | `finish-event-after-write` | `Completed`, `TooManySucceededPods` and a failed Job's Warning come only after the write that finished the Job |
+///
+/// The histories it follows are free of failed requests: a status write,
+/// deletion or finalizer removal reported failed is asked again, which the
+/// `*-once` and `finished-is-final` rules would flag.
 ///
 /// Pods are told apart by name: the machine never reuses a name while the
 /// pod exists, and a history long enough to draw one name twice (names
