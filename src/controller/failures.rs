@@ -175,7 +175,7 @@ impl JobController {
             self.requeue_failed(now);
             return Ok(());
         }
-        let sync = self.outbox.sync;
+        let latest = self.outbox.sync;
         let withdrawn = self
             .outbox
             .take_if(|q| matches!(&q.action, Action::DeletePod { name: n, .. } if n == name));
@@ -184,7 +184,7 @@ impl JobController {
                 .pods
                 .get(id)
                 .is_some_and(super::pod::PodRecord::is_ready);
-            let sync = self.deleting.remove(name).unwrap_or(sync);
+            let sync = self.deleting.remove(name).unwrap_or(latest);
             self.undo_delete_counts(sync);
             if ready {
                 self.correct_status(sync, |s| s.ready = s.ready.map(|r| r.saturating_add(1)));
@@ -300,9 +300,32 @@ impl JobController {
                 queued = true;
             }
         }
-        if sync != self.outbox.sync {
+        // The machine's status is the latest write's: corrected only if
+        // that write is this reconcile's (a later reconcile counted the
+        // pods it saw, not this one's requests).
+        if self.outbox.last_write_sync != sync {
             return;
         }
+        self.fix_own_status(queued, fix);
+    }
+
+    /// Corrects every queued status write and the machine's status: all of
+    /// them assumed what failed (a finalizer removal reported before the
+    /// next poll: what is queued came after it).
+    fn correct_all_statuses(&mut self, fix: impl Fn(&mut JobStatus)) {
+        let mut queued = false;
+        for action in self.outbox.all_mut() {
+            if let Action::UpdateStatus(s) = action {
+                fix(s);
+                queued = true;
+            }
+        }
+        self.fix_own_status(queued, fix);
+    }
+
+    /// Corrects the machine's status; if no write of it is queued, the
+    /// corrected status is written again.
+    fn fix_own_status(&mut self, queued: bool, fix: impl Fn(&mut JobStatus)) {
         let before = self.status.clone();
         self.detach_last_write();
         fix(&mut self.status);
@@ -362,7 +385,9 @@ impl JobController {
                 u.failed.push(uid.clone());
                 s.failed = s.failed.saturating_sub(1);
             }
-            if !was_finished && (succeeded || failed) {
+            // Upstream's sync ends at the failed removal: no final
+            // condition in it, whatever the pod was.
+            if !was_finished {
                 s.conditions.retain(|c| {
                     !matches!(
                         c.type_,
@@ -372,19 +397,18 @@ impl JobController {
                 s.completion_time = None;
             }
         };
-        let sync = self.outbox.sync;
-        self.correct_status(sync, fix);
+        self.correct_all_statuses(fix);
         // Upstream writes the partial progress only if something changed
         // since its flush (`needsFlush`): a corrected write equal to the
         // last one goes.
         let last = self.last_write().clone();
-        let dropped = self.outbox.take_if(|q| {
-            q.sync == sync && matches!(&q.action, Action::UpdateStatus(s) if *s == last)
-        });
+        let dropped = self
+            .outbox
+            .take_if(|q| matches!(&q.action, Action::UpdateStatus(s) if *s == last));
         if !dropped.is_empty() {
             self.set_status(last);
         }
-        if !was_finished && (succeeded || failed) {
+        if !was_finished {
             let dropped = self.outbox.take_if(|q| {
                 matches!(&q.action, Action::DeleteJob { .. })
                     || matches!(&q.action, Action::RecordEvent(e) if e.is_finish())

@@ -22,12 +22,16 @@ pub(crate) struct Outbox {
     pub sync: u64,
     /// How many `UpdateStatus` are queued.
     writes: usize,
+    /// The reconcile that queued the latest `UpdateStatus` (the machine's
+    /// status is that write's content).
+    pub last_write_sync: u64,
 }
 
 impl Outbox {
     pub(crate) fn push(&mut self, action: Action) {
         if matches!(action, Action::UpdateStatus(_)) {
             self.writes += 1;
+            self.last_write_sync = self.sync;
         }
         self.items.push_back(Queued {
             sync: self.sync,
@@ -71,6 +75,11 @@ impl Outbox {
         }
         self.items = kept;
         taken
+    }
+
+    /// Every queued action, to correct them.
+    pub(crate) fn all_mut(&mut self) -> impl Iterator<Item = &mut Action> {
+        self.items.iter_mut().map(|q| &mut q.action)
     }
 
     /// The queued actions of one reconcile, to correct them.
