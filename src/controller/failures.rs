@@ -223,11 +223,14 @@ impl JobController {
         // It never landed: not counted.
         self.failures.write_counts = None;
         self.note_input(now);
-        let dropped = self.outbox.take_if(|q| {
-            matches!(
-                &q.action,
-                Action::RemoveFinalizer { .. } | Action::UpdateStatus(_) | Action::DeleteJob { .. }
-            ) || matches!(&q.action, Action::RecordEvent(e) if e.is_finish())
+        // A finalizer removal that comes with a deletion (scale-down,
+        // suspension: the pod is not counted) does not depend on the write.
+        let deleting = self.outbox.deletions();
+        let dropped = self.outbox.take_if(|q| match &q.action {
+            Action::RemoveFinalizer { name, .. } => !deleting.contains(name),
+            Action::UpdateStatus(_) | Action::DeleteJob { .. } => true,
+            Action::RecordEvent(e) => e.is_finish(),
+            _ => false,
         });
         self.reinstate(&dropped);
         // The machine's status is what it meant to write.

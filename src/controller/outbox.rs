@@ -77,6 +77,17 @@ impl Outbox {
         taken
     }
 
+    /// The pods whose deletion is queued.
+    pub(crate) fn deletions(&self) -> std::collections::BTreeSet<String> {
+        self.items
+            .iter()
+            .filter_map(|q| match &q.action {
+                Action::DeletePod { name, .. } => Some(name.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Every queued action, to correct them.
     pub(crate) fn all_mut(&mut self) -> impl Iterator<Item = &mut Action> {
         self.items.iter_mut().map(|q| &mut q.action)
