@@ -66,12 +66,7 @@ impl Timers {
     /// Forgets the wake-ups due by `now`: a reconcile at `now` serves them,
     /// whatever input brought it about.
     fn expire(&mut self, now: DateTime<Utc>) {
-        for timer in [
-            &mut self.backoff,
-            &mut self.deadline,
-            &mut self.ttl,
-            &mut self.retry,
-        ] {
+        for timer in self.each_mut() {
             if timer.is_some_and(|t| t <= now) {
                 *timer = None;
             }
@@ -80,16 +75,20 @@ impl Timers {
 
     /// Wake-ups already past `now` are due at `now`.
     pub(crate) fn due_by(&mut self, now: DateTime<Utc>) {
-        for timer in [
-            &mut self.backoff,
-            &mut self.deadline,
-            &mut self.ttl,
-            &mut self.retry,
-        ] {
+        for timer in self.each_mut() {
             if let Some(t) = timer.as_mut() {
                 *t = (*t).max(now);
             }
         }
+    }
+
+    fn each_mut(&mut self) -> [&mut Option<DateTime<Utc>>; 4] {
+        [
+            &mut self.backoff,
+            &mut self.deadline,
+            &mut self.ttl,
+            &mut self.retry,
+        ]
     }
 
     fn all(&self) -> impl Iterator<Item = Timeout> {
