@@ -144,12 +144,23 @@ impl Event {
     /// Whether this is one of the events of a finished Job (recorded once
     /// its final status is written).
     pub(crate) fn is_finish(&self) -> bool {
-        matches!(self.reason.as_ref(), "Completed" | "TooManySucceededPods")
+        use crate::status::{
+            REASON_BACKOFF_LIMIT_EXCEEDED, REASON_DEADLINE_EXCEEDED, REASON_FAILED_INDEXES,
+            REASON_MAX_FAILED_INDEXES_EXCEEDED, REASON_POD_FAILURE_POLICY,
+        };
+        // Named, not inferred from the type: a Warning this list does not
+        // know is not taken for a finished Job's.
+        let reason = self.reason.as_ref();
+        matches!(reason, "Completed" | "TooManySucceededPods")
             || (self.type_ == EventType::Warning
-                && !matches!(
-                    self.reason.as_ref(),
-                    "FailedCreate" | "FailedDelete" | "UnknownCompletionMode"
-                ))
+                && [
+                    REASON_BACKOFF_LIMIT_EXCEEDED,
+                    REASON_DEADLINE_EXCEEDED,
+                    REASON_POD_FAILURE_POLICY,
+                    REASON_MAX_FAILED_INDEXES_EXCEEDED,
+                    REASON_FAILED_INDEXES,
+                ]
+                .contains(&reason))
     }
 }
 
