@@ -30,5 +30,7 @@ pub use metrics::{
     SyncLabels,
 };
 pub use pod_to_create::PodToCreate;
+#[cfg(feature = "sim")]
+pub(crate) use pod_to_create::generated_name_base;
 pub(crate) use pods::Fnv;
 pub use sync::{MAX_POD_CREATE_DELETE_PER_SYNC, MAX_UNCOUNTED_PODS};

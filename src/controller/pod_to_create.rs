@@ -125,6 +125,17 @@ pub(crate) fn render(p: &PodToCreate, name: String) -> Pod {
     pod
 }
 
+/// The base of the names [`generate_name`] leads to, before the 5 random
+/// characters: the generated name cut to [`MAX_GENERATED_NAME_LENGTH`]
+/// characters, as the API server cuts a `generateName`. Two pods can have
+/// the same name only if their bases are equal.
+pub(crate) fn generated_name_base(job_name: &str, index: Option<i32>, out: &mut String) {
+    generate_name(job_name, index, out);
+    if let Some((cut, _)) = out.char_indices().nth(MAX_GENERATED_NAME_LENGTH) {
+        out.truncate(cut);
+    }
+}
+
 /// Writes the `generateName` of a pod into `out`: `<job>-`, or for an
 /// index upstream's `podGenerateNameWithIndex`, `<job>-<index>-` with the
 /// job name shortened so that it fits in 58 characters. Written in place:
