@@ -1,7 +1,7 @@
 //! A picture of a simulation: an SVG Gantt chart drawn from the typed log.
 //!
-//! Up to [`MAX_ROWS`] rows, one row per completion index (Indexed Jobs) or
-//! per pod: each pod a group (`<g class="pod">`, its name and end as the
+//! Up to [`MAX_ROWS`] rows, grouped by Job (a label row per Job, then one
+//! row per completion index of an Indexed Job, or per pod): each pod a group (`<g class="pod">`, its name and end as the
 //! tooltip) of a grey bar while the pod is pending, then a bar coloured by
 //! how it ended (green succeeded, red failed, purple evicted, orange
 //! deleted, blue still running). The gaps between the pods of one index are the pod-failure
@@ -17,7 +17,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::simulation::{LogEntry, PodModel, PodRef, SimEvent, Simulation};
+use super::simulation::{JobRef, LogEntry, PodModel, PodRef, SimEvent, Simulation};
 
 /// Most rows drawn one per index or pod.
 pub const MAX_ROWS: usize = 200;
@@ -129,27 +129,69 @@ impl Scale {
     }
 }
 
+/// The rows of one Job: a label row, then its rows by label.
+struct Group {
+    job: JobRef,
+    rows: BTreeMap<String, Vec<Life>>,
+}
+
+impl Group {
+    /// Rows drawn: the label row and the Job's rows.
+    fn height(&self) -> usize {
+        self.rows.len().saturating_add(1)
+    }
+}
+
+/// Where a Job's `activeDeadlineSeconds` falls, if the chart can hold it
+/// without squashing the run (the deadline counts from the start here:
+/// the simulation does not suspend).
+fn deadline<B: PodModel>(sim: &Simulation<B>, job: JobRef, end: f64) -> Option<f64> {
+    sim.controller_of(job)?
+        .job()
+        .active_deadline_seconds()
+        .map(|d| d as f64)
+        .filter(|d| *d <= 1.5 * end.max(1.0))
+}
+
 /// The simulation so far as an SVG document.
 pub fn svg<B: PodModel>(sim: &Simulation<B>) -> String {
     let log = sim.log();
     let lives = lives(sim, log);
     let end = log.last().map_or(0.0, |e| sim.elapsed(e.at));
-    let job = sim.controller().job();
-    // The deadline counts from the start here (the simulation does not
-    // suspend). Shown if the chart can hold it without squashing the run.
-    let deadline = job
-        .active_deadline_seconds()
-        .map(|d| d as f64)
-        .filter(|d| *d <= 1.5 * end.max(1.0));
+    let jobs: Vec<JobRef> = sim.jobs().collect();
+    let latest_deadline = jobs
+        .iter()
+        .filter_map(|j| deadline(sim, *j, end))
+        .fold(0.0, f64::max);
     let scale = Scale {
-        span: end.max(deadline.unwrap_or(0.0)).max(1.0),
+        span: end.max(latest_deadline).max(1.0),
     };
-    let rows = rows(sim, &lives);
-    let height = if rows.len() <= MAX_ROWS {
-        TOP + rows.len() as f64 * ROW + AXIS
+    let groups = groups(sim, &lives);
+    let row_count = groups
+        .iter()
+        .fold(0usize, |n, g| n.saturating_add(g.height()));
+    let by_rows = row_count <= MAX_ROWS;
+    let height = if by_rows {
+        TOP + row_count as f64 * ROW + AXIS
     } else {
         // Room for the legend above the chart.
         TOP + 24.0 + CHART_HEIGHT + AXIS
+    };
+    let indexed = jobs
+        .iter()
+        .filter_map(|j| sim.controller_of(*j))
+        .filter(|c| c.job().is_indexed())
+        .count();
+    let what = match (by_rows, indexed) {
+        (false, _) => "pods over time",
+        (true, 0) => "a row per pod",
+        (true, n) if n == jobs.len() => "a row per completion index",
+        (true, _) => "a row per completion index (Indexed) or pod",
+    };
+    let names: Vec<&str> = jobs.iter().map(|j| sim.job_label(*j)).collect();
+    let title = match names.as_slice() {
+        [one] => format!("Job {one}"),
+        many => format!("{} Jobs: {}", many.len(), many.join(", ")),
     };
     let mut out = String::new();
     let _ = write!(
@@ -157,65 +199,73 @@ pub fn svg<B: PodModel>(sim: &Simulation<B>) -> String {
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{height}\" \
          font-family=\"sans-serif\" font-size=\"10\">\n\
          <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
-         <text x=\"{LEFT}\" y=\"16\" font-size=\"13\">Job {} — {} pods, {}</text>\n",
-        escape(job.name()),
+         <text x=\"{LEFT}\" y=\"16\" font-size=\"13\">{} — {} pods, {what}</text>\n",
+        escape(&title),
         lives.len(),
-        match (rows.len() <= MAX_ROWS, job.is_indexed()) {
-            (true, true) => "a row per completion index",
-            (true, false) => "a row per pod",
-            (false, _) => "pods over time",
-        }
     );
     let bottom = height - AXIS;
-    if rows.len() <= MAX_ROWS {
-        row_chart(&mut out, sim, &scale, &rows, end);
+    if by_rows {
+        row_chart(&mut out, sim, &scale, &groups, end);
     } else {
         counts(&mut out, &scale, &lives, end, bottom);
+        for job in &jobs {
+            if let Some(d) = deadline(sim, *job, end) {
+                let label = if jobs.len() == 1 {
+                    "deadline".to_owned()
+                } else {
+                    format!("deadline {}", escape(sim.job_label(*job)))
+                };
+                deadline_line(&mut out, scale.x(d), TOP, bottom, &label);
+            }
+        }
     }
     axis(&mut out, &scale, bottom);
-    if let Some(d) = deadline {
-        let x = scale.x(d);
-        let _ = writeln!(
-            out,
-            "<line x1=\"{x:.1}\" y1=\"{TOP}\" x2=\"{x:.1}\" y2=\"{bottom}\" stroke=\"#d33a2c\" \
-             stroke-dasharray=\"4 3\"/>\n<text x=\"{x:.1}\" y=\"{}\" fill=\"#d33a2c\">deadline</text>",
-            TOP - 4.0
-        );
-    }
     out.push_str("</svg>\n");
     out
 }
 
-/// The chart's rows by label: one per completion index (Indexed Jobs) or
-/// per pod. Labels are padded to one width, so that name order sorts
-/// indexes as numbers.
-fn rows<B: PodModel>(
-    sim: &Simulation<B>,
-    lives: &BTreeMap<PodRef, Life>,
-) -> BTreeMap<String, Vec<Life>> {
-    if sim.controller().job().is_indexed() {
-        let mut rows: BTreeMap<i32, Vec<Life>> = BTreeMap::new();
-        for l in lives.values() {
-            rows.entry(l.index.unwrap_or(-1)).or_default().push(*l);
-        }
-        rows.into_iter()
-            .map(|(i, v)| (format!("{i:>8}"), v))
-            .collect()
-    } else {
-        lives
-            .iter()
-            .map(|(p, l)| (format!("{:>8}", sim.pod_name(*p)), vec![*l]))
-            .collect()
-    }
+fn deadline_line(out: &mut String, x: f64, top: f64, bottom: f64, label: &str) {
+    let _ = writeln!(
+        out,
+        "<line x1=\"{x:.1}\" y1=\"{top}\" x2=\"{x:.1}\" y2=\"{bottom}\" stroke=\"#d33a2c\" \
+         stroke-dasharray=\"4 3\"/>\n<text x=\"{x:.1}\" y=\"{}\" fill=\"#d33a2c\">{label}</text>",
+        top - 4.0
+    );
 }
 
-/// A row per index or pod: each pod a grey pending bar, then a bar
-/// coloured by how it ended.
+/// Each Job's rows by label: one per completion index (Indexed Jobs) or
+/// per pod. Labels are padded to one width, so that name order sorts
+/// indexes as numbers.
+fn groups<B: PodModel>(sim: &Simulation<B>, lives: &BTreeMap<PodRef, Life>) -> Vec<Group> {
+    sim.jobs()
+        .map(|job| {
+            let of_job = lives.values().filter(|l| sim.pod_job(l.pod) == Some(job));
+            let indexed = sim.controller_of(job).is_some_and(|c| c.job().is_indexed());
+            let rows = if indexed {
+                let mut rows: BTreeMap<i32, Vec<Life>> = BTreeMap::new();
+                for l in of_job {
+                    rows.entry(l.index.unwrap_or(-1)).or_default().push(*l);
+                }
+                rows.into_iter()
+                    .map(|(i, v)| (format!("{i:>8}"), v))
+                    .collect()
+            } else {
+                of_job
+                    .map(|l| (format!("{:>8}", sim.pod_name(l.pod)), vec![*l]))
+                    .collect()
+            };
+            Group { job, rows }
+        })
+        .collect()
+}
+
+/// Each Job a label row (`<text class="job">`) and a row per index or pod:
+/// each pod a grey pending bar, then a bar coloured by how it ended.
 fn row_chart<B: PodModel>(
     out: &mut String,
     sim: &Simulation<B>,
     scale: &Scale,
-    rows: &BTreeMap<String, Vec<Life>>,
+    groups: &[Group],
     end: f64,
 ) {
     let _ = writeln!(
@@ -224,36 +274,54 @@ fn row_chart<B: PodModel>(
          red failed, purple evicted, orange deleted, blue running; \
          a gap in a row is the pod-failure backoff</text>"
     );
-    for (r, (label, pods)) in rows.iter().enumerate() {
-        let y = TOP + r as f64 * ROW;
+    let mut r = 0usize;
+    for group in groups {
+        let top = TOP + r as f64 * ROW;
         let _ = writeln!(
             out,
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
-            LEFT - 6.0,
-            y + ROW - 4.0,
-            escape(label.trim())
+            "<text class=\"job\" x=\"6\" y=\"{}\" font-weight=\"bold\">Job {}</text>\n\
+             <line x1=\"6\" y1=\"{top:.1}\" x2=\"{}\" y2=\"{top:.1}\" stroke=\"#ccc\"/>",
+            top + ROW - 4.0,
+            escape(sim.job_label(group.job)),
+            WIDTH - RIGHT
         );
-        for l in pods {
-            // One group per pod, its name and end as the tooltip.
+        r = r.saturating_add(1);
+        for (label, pods) in &group.rows {
+            let y = TOP + r as f64 * ROW;
+            r = r.saturating_add(1);
             let _ = writeln!(
                 out,
-                "<g class=\"pod\"><title>{} ({})</title>",
-                escape(sim.pod_name(l.pod)),
-                words(l.end)
+                "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
+                LEFT - 6.0,
+                y + ROW - 4.0,
+                escape(label.trim())
             );
-            let started = l.running.unwrap_or(l.ended.unwrap_or(end));
-            bar(out, scale, l.created, started, y, "#b9bec6");
-            if l.running.is_some() {
-                bar(
+            for l in pods {
+                // One group per pod, its name and end as the tooltip.
+                let _ = writeln!(
                     out,
-                    scale,
-                    started,
-                    l.ended.unwrap_or(end),
-                    y,
-                    colour(l.end),
+                    "<g class=\"pod\"><title>{} ({})</title>",
+                    escape(sim.pod_name(l.pod)),
+                    words(l.end)
                 );
+                let started = l.running.unwrap_or(l.ended.unwrap_or(end));
+                bar(out, scale, l.created, started, y, "#b9bec6");
+                if l.running.is_some() {
+                    bar(
+                        out,
+                        scale,
+                        started,
+                        l.ended.unwrap_or(end),
+                        y,
+                        colour(l.end),
+                    );
+                }
+                out.push_str("</g>\n");
             }
-            out.push_str("</g>\n");
+        }
+        if let Some(d) = deadline(sim, group.job, end) {
+            let bottom = TOP + r as f64 * ROW;
+            deadline_line(out, scale.x(d), top + 4.0, bottom, "deadline");
         }
     }
 }
