@@ -33,7 +33,6 @@ use std::num::NonZeroUsize;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde::Serialize;
 
-use super::timeline::Timeline;
 use super::{Cluster, Settled, pod};
 use crate::api::{ConditionStatus, JobConditionType, JobStatus, Pod, PodPhase};
 use crate::controller::{DeleteReason, Fnv, JobController, PodEvent};
@@ -951,12 +950,6 @@ impl<B: PodModel> Simulation<B> {
         }
     }
 
-    /// The log as text, a line per entry after two header lines, in the
-    /// columns of `kubectl get pods,jobs -w` (see [`super::timeline`]).
-    pub fn timeline(&self) -> Timeline<'_, B> {
-        Timeline::new(self)
-    }
-
     /// Runs until the machines and the pods have nothing left to do, or
     /// `max_steps` events were processed.
     pub fn run_to_end(&mut self, max_steps: u64) -> Outcome {
@@ -1128,6 +1121,48 @@ impl<B: PodModel> Simulation<B> {
         }
     }
 
+    /// The running pod ends as its model says (and frees its slot).
+    fn finish(&mut self, pod: PodRef) {
+        let now = self.now;
+        let Some((j, name)) = self.locate(pod) else {
+            return;
+        };
+        let job = &mut self.jobs[j];
+        if job.cluster.pod(&name).map(crate::api::Pod::phase) != Some(PodPhase::Running) {
+            return;
+        }
+        let ending = match job.cluster.pod(&name) {
+            Some(p) => job.behaviour.ending(p, &mut job.rng),
+            None => return,
+        };
+        if let Ending::Evicted = ending {
+            self.note(j, SimEvent::PodEvicted { pod });
+            self.kubelet(j, name, |p| {
+                pod::add_condition(
+                    p,
+                    "DisruptionTarget",
+                    crate::api::ConditionStatus::True,
+                    Some("EvictionByEvictionAPI".to_owned()),
+                    now,
+                );
+                pod::failed(p, EVICTION_EXIT_CODE, None, now);
+            });
+        } else if let Ending::Failed { exit_code: code } = ending {
+            self.note(
+                j,
+                SimEvent::PodFailed {
+                    pod,
+                    exit_code: code,
+                },
+            );
+            self.kubelet(j, name, |p| pod::failed(p, code, None, now));
+        } else {
+            self.note(j, SimEvent::PodSucceeded { pod });
+            self.kubelet(j, name, |p| pod::succeeded(p, now));
+        }
+        self.release(pod);
+    }
+
     fn apply(&mut self, event: Scheduled) {
         let now = self.now;
         match event {
@@ -1150,45 +1185,7 @@ impl<B: PodModel> Simulation<B> {
                 self.schedule(crate::time::after(now, run), Scheduled::Finish(pod));
                 self.kubelet(j, name, |p| pod::ready(p, true, now));
             }
-            Scheduled::Finish(pod) => {
-                let Some((j, name)) = self.locate(pod) else {
-                    return;
-                };
-                let job = &mut self.jobs[j];
-                if job.cluster.pod(&name).map(crate::api::Pod::phase) != Some(PodPhase::Running) {
-                    return;
-                }
-                let ending = match job.cluster.pod(&name) {
-                    Some(p) => job.behaviour.ending(p, &mut job.rng),
-                    None => return,
-                };
-                if let Ending::Evicted = ending {
-                    self.note(j, SimEvent::PodEvicted { pod });
-                    self.kubelet(j, name, |p| {
-                        pod::add_condition(
-                            p,
-                            "DisruptionTarget",
-                            crate::api::ConditionStatus::True,
-                            Some("EvictionByEvictionAPI".to_owned()),
-                            now,
-                        );
-                        pod::failed(p, EVICTION_EXIT_CODE, None, now);
-                    });
-                } else if let Ending::Failed { exit_code: code } = ending {
-                    self.note(
-                        j,
-                        SimEvent::PodFailed {
-                            pod,
-                            exit_code: code,
-                        },
-                    );
-                    self.kubelet(j, name, |p| pod::failed(p, code, None, now));
-                } else {
-                    self.note(j, SimEvent::PodSucceeded { pod });
-                    self.kubelet(j, name, |p| pod::succeeded(p, now));
-                }
-                self.release(pod);
-            }
+            Scheduled::Finish(pod) => self.finish(pod),
             Scheduled::Gone(pod) => {
                 let Some((j, name)) = self.locate(pod) else {
                     return;

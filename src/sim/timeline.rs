@@ -19,6 +19,14 @@ use chrono::{DateTime, Utc};
 use super::simulation::{
     EVICTION_EXIT_CODE, LogEntry, PodModel, PodRef, SimEvent, Simulation, StatusLine, status_words,
 };
+
+impl<B: PodModel> Simulation<B> {
+    /// The log as text, a line per entry after two header lines, in the
+    /// columns of `kubectl get pods,jobs -w` (see [`super::timeline`]).
+    pub fn timeline(&self) -> Timeline<'_, B> {
+        Timeline::new(self)
+    }
+}
 use crate::api::JobConditionType;
 
 /// Widths of the kubectl columns that do not depend on the names.
@@ -174,30 +182,44 @@ impl<'a, B: PodModel> Timeline<'a, B> {
     }
 
     fn line(&mut self, entry: &'a LogEntry) -> String {
-        let now = entry.at;
+        match &entry.event {
+            SimEvent::StatusWritten(s) => {
+                if let Some(last) = self.statuses.get_mut(entry.job.position()) {
+                    *last = Some(s);
+                }
+                self.job_line(entry, Some(s), &format!("status {}", status_words(s)))
+            }
+            SimEvent::JobDeleted => {
+                let last = self.statuses.get(entry.job.position()).copied().flatten();
+                self.job_line(entry, last, "delete job (TtlAfterFinished)")
+            }
+            event => match self.pod_event(entry.at, event) {
+                Some((pod, view, what)) => self.pod_line(entry, pod, view, &what),
+                None => String::new(),
+            },
+        }
+    }
+
+    /// A pod event: the pod, what its line shows from now on, and the
+    /// event in words.
+    fn pod_event(
+        &mut self,
+        now: DateTime<Utc>,
+        event: &SimEvent,
+    ) -> Option<(PodRef, PodView, String)> {
         let fresh = PodView {
             created: now,
             ready: false,
             status: "Pending",
             terminal: false,
         };
-        let (pod, view, what) = match &entry.event {
-            SimEvent::StatusWritten(s) => {
-                if let Some(last) = self.statuses.get_mut(entry.job.position()) {
-                    *last = Some(s);
-                }
-                return self.job_line(entry, Some(s), &format!("status {}", status_words(s)));
-            }
-            SimEvent::JobDeleted => {
-                let last = self.statuses.get(entry.job.position()).copied().flatten();
-                return self.job_line(entry, last, "delete job (TtlAfterFinished)");
-            }
+        let (pod, view, what) = match event {
             SimEvent::PodCreated { pod, index } => {
                 let what = match index {
                     Some(i) => format!("created by the controller (index {i})"),
                     None => "created by the controller".to_owned(),
                 };
-                (*pod, self.set(*pod, fresh), what)
+                (*pod, fresh, what)
             }
             SimEvent::PodWaiting { pod } => {
                 let view = self.view(*pod).unwrap_or(fresh);
@@ -208,11 +230,7 @@ impl<'a, B: PodModel> Timeline<'a, B> {
                     status: "ContainerCreating",
                     ..self.view(*pod).unwrap_or(fresh)
                 };
-                (
-                    *pod,
-                    self.set(*pod, view),
-                    "scheduled: holds a node slot".to_owned(),
-                )
+                (*pod, view, "scheduled: holds a node slot".to_owned())
             }
             SimEvent::PodRunning { pod } => {
                 let view = PodView {
@@ -220,22 +238,22 @@ impl<'a, B: PodModel> Timeline<'a, B> {
                     ready: true,
                     ..self.view(*pod).unwrap_or(fresh)
                 };
-                (*pod, self.set(*pod, view), "started".to_owned())
+                (*pod, view, "started".to_owned())
             }
             SimEvent::PodSucceeded { pod } => {
                 let view = ended(self.view(*pod).unwrap_or(fresh), "Completed");
-                (*pod, self.set(*pod, view), "exit 0".to_owned())
+                (*pod, view, "exit 0".to_owned())
             }
             SimEvent::PodFailed { pod, exit_code } => {
                 let view = ended(self.view(*pod).unwrap_or(fresh), "Error");
-                (*pod, self.set(*pod, view), format!("exit {exit_code}"))
+                (*pod, view, format!("exit {exit_code}"))
             }
             SimEvent::PodEvicted { pod } => {
                 let view = ended(self.view(*pod).unwrap_or(fresh), "Error");
                 let what = format!(
                     "evicted: DisruptionTarget (EvictionByEvictionAPI), exit {EVICTION_EXIT_CODE}"
                 );
-                (*pod, self.set(*pod, view), what)
+                (*pod, view, what)
             }
             SimEvent::PodDeleted { pod, reason } => {
                 let before = self.view(*pod).unwrap_or(fresh);
@@ -248,15 +266,19 @@ impl<'a, B: PodModel> Timeline<'a, B> {
                         ..before
                     }
                 };
-                let what = format!("deleted by the controller ({reason:?})");
-                (*pod, self.set(*pod, view), what)
+                (
+                    *pod,
+                    view,
+                    format!("deleted by the controller ({reason:?})"),
+                )
             }
             SimEvent::PodGone { pod } => {
                 let view = self.view(*pod).unwrap_or(fresh);
                 (*pod, view, "gone from the API".to_owned())
             }
+            SimEvent::StatusWritten(_) | SimEvent::JobDeleted => return None,
         };
-        self.pod_line(entry, pod, view, &what)
+        Some((pod, self.set(pod, view), what))
     }
 }
 
