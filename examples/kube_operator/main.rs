@@ -4,7 +4,7 @@
 //! upstream's Job controller would.
 //!
 //! ```sh
-//! cargo run --example kube_operator --features kube   # against the current kubeconfig context
+//! cargo run --example kube_operator --features kube-example   # against the current kubeconfig context
 //! kubectl apply -f - <<EOF
 //! apiVersion: batch/v1
 //! kind: Job
