@@ -12,6 +12,8 @@ mod error;
 mod indexes;
 #[cfg(feature = "k8s-openapi")]
 pub mod k8s;
+#[cfg(feature = "kube")]
+pub mod kube;
 #[cfg(feature = "sim")]
 pub mod sim;
 #[doc = include_str!("docs/rules.md")]
