@@ -1,10 +1,12 @@
 //! A picture of a simulation: an SVG Gantt chart drawn from the typed log.
 //!
 //! Up to [`MAX_ROWS`] rows, grouped by Job (a label row per Job, then one
-//! row per completion index of an Indexed Job, or per pod): each pod a group (`<g class="pod">`, its name and end as the
-//! tooltip) of a grey bar while the pod is pending, then a bar coloured by
-//! how it ended (green succeeded, red failed, purple evicted, orange
-//! deleted, blue still running). The gaps between the pods of one index are the pod-failure
+//! row per completion index of an Indexed Job, or per pod): each pod a
+//! group (`<g class="pod">`, its name and end as the tooltip) of a pale bar
+//! while it waits for a node slot (a simulation with a capacity), a grey
+//! bar while it is pending, then a bar coloured by how it ended (green
+//! succeeded, red failed, purple evicted, orange deleted, blue still
+//! running). The gaps between the pods of one index are the pod-failure
 //! backoff. Beyond that many rows a row per pod is unreadable, so the chart
 //! shows counts over time instead: pods pending and running, and how many
 //! succeeded and failed so far. Both have a time axis and mark the
@@ -29,6 +31,8 @@ const TOP: f64 = 40.0;
 const ROW: f64 = 14.0;
 const AXIS: f64 = 36.0;
 const CHART_HEIGHT: f64 = 320.0;
+/// A pod waiting for a node slot: paler than the grey of pending.
+const WAITING: &str = "#e2e5e9";
 
 /// How a pod ended, as far as the log goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +48,10 @@ enum End {
 #[derive(Debug, Clone, Copy)]
 struct Life {
     created: f64,
+    /// When it got a node slot, if it had to wait for one (a simulation
+    /// with a capacity).
+    scheduled: Option<f64>,
+    waited: bool,
     running: Option<f64>,
     ended: Option<f64>,
     end: End,
@@ -61,6 +69,8 @@ fn lives<B: PodModel>(sim: &Simulation<B>, log: &[LogEntry]) -> BTreeMap<PodRef,
                     *pod,
                     Life {
                         created: t,
+                        scheduled: None,
+                        waited: false,
                         running: None,
                         ended: None,
                         end: End::Running,
@@ -68,6 +78,16 @@ fn lives<B: PodModel>(sim: &Simulation<B>, log: &[LogEntry]) -> BTreeMap<PodRef,
                         pod: *pod,
                     },
                 );
+            }
+            SimEvent::PodWaiting { pod } => {
+                if let Some(l) = lives.get_mut(pod) {
+                    l.waited = true;
+                }
+            }
+            SimEvent::PodScheduled { pod } => {
+                if let Some(l) = lives.get_mut(pod).filter(|l| l.waited) {
+                    l.scheduled = Some(t);
+                }
             }
             SimEvent::PodRunning { pod } => {
                 if let Some(l) = lives.get_mut(pod) {
@@ -260,7 +280,8 @@ fn groups<B: PodModel>(sim: &Simulation<B>, lives: &BTreeMap<PodRef, Life>) -> V
 }
 
 /// Each Job a label row (`<text class="job">`) and a row per index or pod:
-/// each pod a grey pending bar, then a bar coloured by how it ended.
+/// each pod a pale bar while it waits for a node slot, a grey pending bar,
+/// then a bar coloured by how it ended.
 fn row_chart<B: PodModel>(
     out: &mut String,
     sim: &Simulation<B>,
@@ -268,9 +289,14 @@ fn row_chart<B: PodModel>(
     groups: &[Group],
     end: f64,
 ) {
+    let waiting = if sim.capacity().is_some() {
+        "pale: waiting for a node slot; "
+    } else {
+        ""
+    };
     let _ = writeln!(
         out,
-        "<text x=\"{LEFT}\" y=\"31\" fill=\"#555\">grey pending; then green succeeded, \
+        "<text x=\"{LEFT}\" y=\"31\" fill=\"#555\">{waiting}grey pending; then green succeeded, \
          red failed, purple evicted, orange deleted, blue running; \
          a gap in a row is the pod-failure backoff</text>"
     );
@@ -305,7 +331,12 @@ fn row_chart<B: PodModel>(
                     words(l.end)
                 );
                 let started = l.running.unwrap_or(l.ended.unwrap_or(end));
-                bar(out, scale, l.created, started, y, "#b9bec6");
+                let mut pending = l.created;
+                if l.waited {
+                    pending = l.scheduled.unwrap_or(started);
+                    bar(out, scale, l.created, pending, y, WAITING);
+                }
+                bar(out, scale, pending, started, y, "#b9bec6");
                 if l.running.is_some() {
                     bar(
                         out,
@@ -545,6 +576,51 @@ spec:
         }
         assert!(svg.matches("#2e9d48").count() >= 12);
         assert!(svg.contains("deadline"));
+    }
+
+    /// With one node slot, every pod but the first waits: each waiting
+    /// pod's group starts with a pale bar, and the legend says what it is;
+    /// without a capacity there is none.
+    #[test]
+    fn time_spent_waiting_for_a_node_slot_is_a_pale_bar() {
+        let job = |name: &str| {
+            let job = parse_job(&format!(
+                "
+metadata: {{name: {name}, namespace: default, uid: u-{name}}}
+spec:
+  completions: 3
+  parallelism: 3
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{{name: main, image: busybox}}]"
+            ))
+            .expect("parses");
+            ValidJob::create(job).expect("valid")
+        };
+        let mut sim = Simulation::builder(3)
+            .job(job("a"), PodBehaviour::default())
+            .job(job("b"), PodBehaviour::default())
+            .capacity(std::num::NonZeroUsize::MIN)
+            .build()
+            .expect("two Jobs");
+        assert!(sim.run_to_end(100_000).finished);
+        let svg = svg(&sim);
+        assert!(svg.contains("pale: waiting for a node slot"));
+        let waited = sim
+            .log()
+            .iter()
+            .filter(|e| matches!(e.event, SimEvent::PodWaiting { .. }))
+            .count();
+        assert!(waited >= 5, "{waited}");
+        assert_eq!(svg.matches(WAITING).count(), waited);
+        for group in svg.split("<g class=\"pod\">").skip(1) {
+            let group = &group[..group.find("</g>").expect("closed")];
+            assert!(group.matches("<rect").count() >= 2, "{group}");
+        }
+        let alone = run(6, 6, false, 1_000_000);
+        let svg = super::svg(&alone);
+        assert!(!svg.contains(WAITING) && !svg.contains("pale:"));
     }
 
     #[test]
