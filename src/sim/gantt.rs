@@ -52,6 +52,8 @@ struct Life {
     /// with a capacity).
     scheduled: Option<f64>,
     waited: bool,
+    /// In-place restarts of its container (`restartPolicy: OnFailure`).
+    restarts: i32,
     running: Option<f64>,
     ended: Option<f64>,
     end: End,
@@ -71,6 +73,7 @@ fn lives<B: PodModel>(sim: &Simulation<B>, log: &[LogEntry]) -> BTreeMap<PodRef,
                         created: t,
                         scheduled: None,
                         waited: false,
+                        restarts: 0,
                         running: None,
                         ended: None,
                         end: End::Running,
@@ -78,6 +81,11 @@ fn lives<B: PodModel>(sim: &Simulation<B>, log: &[LogEntry]) -> BTreeMap<PodRef,
                         pod: *pod,
                     },
                 );
+            }
+            SimEvent::PodRestarted { pod, restarts } => {
+                if let Some(l) = lives.get_mut(pod) {
+                    l.restarts = *restarts;
+                }
             }
             SimEvent::PodWaiting { pod } => {
                 if let Some(l) = lives.get_mut(pod) {
@@ -324,9 +332,14 @@ fn row_chart<B: PodModel>(
             );
             for l in pods {
                 // One group per pod, its name and end as the tooltip.
+                let restarts = match l.restarts {
+                    0 => String::new(),
+                    1 => ", 1 restart".to_owned(),
+                    n => format!(", {n} restarts"),
+                };
                 let _ = writeln!(
                     out,
-                    "<g class=\"pod\"><title>{} ({})</title>",
+                    "<g class=\"pod\"><title>{} ({}{restarts})</title>",
                     escape(sim.pod_name(l.pod)),
                     words(l.end)
                 );

@@ -343,6 +343,26 @@ pub enum SimEvent {
         /// Its exit code.
         exit_code: i32,
     },
+    /// A container failed in a pod that restarts it in place
+    /// (`restartPolicy: OnFailure`): the pod stays Running, not ready,
+    /// and the kubelet restarts the container after its crash-loop
+    /// back-off. The Job counts the restart against `backoffLimit`.
+    PodCrashed {
+        /// The pod.
+        pod: PodRef,
+        /// The container's exit code.
+        exit_code: i32,
+        /// Seconds until the kubelet restarts it (10 s, doubling per
+        /// restart, at most 300 s).
+        restart_in: i64,
+    },
+    /// The kubelet restarted the pod's container in place.
+    PodRestarted {
+        /// The pod.
+        pod: PodRef,
+        /// The container's restart count now.
+        restarts: i32,
+    },
     /// The pod was evicted (`DisruptionTarget`) and its container killed.
     PodEvicted {
         /// The pod.
@@ -389,8 +409,9 @@ pub struct Record<'a> {
     /// Seconds since the simulation started.
     pub seconds: f64,
     /// What: `podCreated`, `podScheduled`, `podWaiting`, `podRunning`,
-    /// `podSucceeded`, `podFailed`, `podEvicted`, `podDeleted`, `podGone`,
-    /// `statusWritten` or `jobDeleted`.
+    /// `podSucceeded`, `podFailed`, `podCrashed`, `podRestarted`,
+    /// `podEvicted`, `podDeleted`, `podGone`, `statusWritten` or
+    /// `jobDeleted`.
     pub event: &'static str,
     /// The Job ([`Simulation::job_label`]: its name, or
     /// `namespace/name` if Jobs of the simulation share the name).
@@ -401,9 +422,15 @@ pub struct Record<'a> {
     /// Its completion index (a created pod of an Indexed Job).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub index: Option<i32>,
-    /// A failed pod's exit code.
+    /// A failed pod's (or crashed container's) exit code.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
+    /// A crashed container: seconds until the kubelet restarts it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart_in: Option<i64>,
+    /// A restarted container's restart count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restarts: Option<i32>,
     /// Why the controller deleted the pod.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -633,6 +660,8 @@ fn pod_name_bases(job: &ValidJob) -> Vec<String> {
 enum Scheduled {
     Running(PodRef),
     Finish(PodRef),
+    /// The kubelet restarts a crashed container in place.
+    Restart(PodRef),
     Gone(PodRef),
     /// The Job's batched pod events reach its controller.
     Sync(JobRef),
@@ -887,6 +916,8 @@ impl<B: PodModel> Simulation<B> {
             pod: None,
             index: None,
             exit_code: None,
+            restart_in: None,
+            restarts: None,
             reason: None,
             status: None,
         };
@@ -901,6 +932,17 @@ impl<B: PodModel> Simulation<B> {
             SimEvent::PodSucceeded { pod: p } => (r.event, r.pod) = ("podSucceeded", pod(p)),
             SimEvent::PodFailed { pod: p, exit_code } => {
                 (r.event, r.pod, r.exit_code) = ("podFailed", pod(p), Some(*exit_code));
+            }
+            SimEvent::PodCrashed {
+                pod: p,
+                exit_code,
+                restart_in,
+            } => {
+                (r.event, r.pod, r.exit_code) = ("podCrashed", pod(p), Some(*exit_code));
+                r.restart_in = Some(*restart_in);
+            }
+            SimEvent::PodRestarted { pod: p, restarts } => {
+                (r.event, r.pod, r.restarts) = ("podRestarted", pod(p), Some(*restarts));
             }
             SimEvent::PodDeleted { pod: p, reason } => {
                 (r.event, r.pod) = ("podDeleted", pod(p));
@@ -936,6 +978,20 @@ impl<B: PodModel> Simulation<B> {
             SimEvent::PodSucceeded { pod } => format!("pod {} succeeded", name(pod)),
             SimEvent::PodFailed { pod, exit_code } => {
                 format!("pod {} failed (exit {exit_code})", name(pod))
+            }
+            SimEvent::PodCrashed {
+                pod,
+                exit_code,
+                restart_in,
+            } => format!(
+                "pod {} container exited {exit_code}, restarted in place in {restart_in}s",
+                name(pod)
+            ),
+            SimEvent::PodRestarted { pod, restarts } => {
+                format!(
+                    "pod {} container restarted (restarts {restarts})",
+                    name(pod)
+                )
             }
             SimEvent::PodDeleted { pod, reason } => {
                 format!("delete pod {} ({reason:?})", name(pod))
@@ -1157,6 +1213,10 @@ impl<B: PodModel> Simulation<B> {
                 pod::failed(p, EVICTION_EXIT_CODE, None, now);
             });
         } else if let Ending::Failed { exit_code: code } = ending {
+            if restarts_in_place(&self.jobs[j], &name) {
+                self.crashed(pod, j, name, code);
+                return;
+            }
             self.note(
                 j,
                 SimEvent::PodFailed {
@@ -1170,6 +1230,61 @@ impl<B: PodModel> Simulation<B> {
             self.kubelet(j, name, |p| pod::succeeded(p, now));
         }
         self.release(pod);
+    }
+
+    /// A container of an `OnFailure` pod failed: the pod stays Running
+    /// (and keeps its node slot), not ready, until the kubelet restarts
+    /// the container.
+    fn crashed(&mut self, pod: PodRef, j: usize, name: String, exit_code: i32) {
+        let now = self.now;
+        let restarts = self.jobs[j]
+            .cluster
+            .pod(&name)
+            .and_then(|p| p.status.as_ref())
+            .and_then(|s| s.container_statuses.first())
+            .map_or(0, |c| c.restart_count);
+        let delay = crash_loop_back_off(restarts);
+        self.note(
+            j,
+            SimEvent::PodCrashed {
+                pod,
+                exit_code,
+                restart_in: delay.num_seconds(),
+            },
+        );
+        self.kubelet(j, name, |p| pod::ready(p, false, now));
+        self.schedule(crate::time::after(now, delay), Scheduled::Restart(pod));
+    }
+
+    /// The kubelet restarts the crashed container (unless the pod is
+    /// being deleted or already ended): restart count up, ready again, and
+    /// a new run.
+    fn restart(&mut self, pod: PodRef) {
+        let now = self.now;
+        let Some((j, name)) = self.locate(pod) else {
+            return;
+        };
+        let job = &mut self.jobs[j];
+        let Some(p) = job
+            .cluster
+            .pod(&name)
+            .filter(|p| p.phase() == PodPhase::Running && p.metadata.deletion_timestamp.is_none())
+        else {
+            return;
+        };
+        let run = job.behaviour.runtime(p, &mut job.rng);
+        let mut restarts = 0;
+        self.kubelet(j, name, |p| {
+            pod::restarted_once_more(p);
+            pod::ready(p, true, now);
+            restarts = p
+                .status
+                .as_ref()
+                .and_then(|s| s.container_statuses.first())
+                .map_or(0, |c| c.restart_count);
+        });
+        self.note(j, SimEvent::PodRestarted { pod, restarts });
+        self.schedule(crate::time::after(now, run), Scheduled::Finish(pod));
     }
 
     fn apply(&mut self, event: Scheduled) {
@@ -1195,6 +1310,7 @@ impl<B: PodModel> Simulation<B> {
                 self.kubelet(j, name, |p| pod::ready(p, true, now));
             }
             Scheduled::Finish(pod) => self.finish(pod),
+            Scheduled::Restart(pod) => self.restart(pod),
             Scheduled::Gone(pod) => {
                 let Some((j, name)) = self.locate(pod) else {
                     return;
@@ -1319,6 +1435,22 @@ pub(crate) fn status_words(s: &StatusLine) -> String {
     line
 }
 
+/// Whether the kubelet restarts this pod's failed container in place
+/// (`restartPolicy: OnFailure`) instead of failing the pod.
+fn restarts_in_place<B>(job: &SimJob<B>, name: &str) -> bool {
+    job.cluster
+        .pod(name)
+        .is_some_and(|p| p.spec.restart_policy == Some(crate::api::RestartPolicy::OnFailure))
+}
+
+/// The kubelet's crash-loop back-off before restart number `restarts + 1`:
+/// 10 s, doubling, at most 5 minutes (kubelet `backOffPeriod`,
+/// `MaxContainerBackOff`).
+fn crash_loop_back_off(restarts: i32) -> Duration {
+    let doublings = u32::try_from(restarts.clamp(0, 5)).unwrap_or(5);
+    Duration::seconds((10_i64 << doublings).min(300))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1345,6 +1477,94 @@ spec:
         .expect("parses");
         let valid = ValidJob::create(job).expect("valid");
         Simulation::new(valid, behaviour, seed)
+    }
+
+    fn on_failure_job(backoff_limit: u32) -> ValidJob {
+        let job = parse_job(&format!(
+            "
+metadata: {{name: of, namespace: default, uid: u-of}}
+spec:
+  completions: 4
+  parallelism: 2
+  backoffLimit: {backoff_limit}
+  template:
+    spec:
+      restartPolicy: OnFailure
+      containers: [{{name: main, image: busybox}}]"
+        ))
+        .expect("parses");
+        ValidJob::create(job).expect("valid")
+    }
+
+    /// `restartPolicy: OnFailure`: a failing container is restarted in
+    /// place after the kubelet's crash-loop back-off; the pod never fails.
+    #[test]
+    fn an_on_failure_pod_restarts_its_container_in_place() {
+        let behaviour = PodBehaviour {
+            failure_probability: 0.5,
+            ..PodBehaviour::default()
+        };
+        let mut sim = Simulation::new(on_failure_job(1000), behaviour, 11);
+        assert!(sim.run_to_end(100_000).finished);
+        assert_eq!(sim.controller().status().succeeded, 4);
+        let mut crashed: HashMap<PodRef, (DateTime<Utc>, i64)> = HashMap::new();
+        let mut restarts: HashMap<PodRef, i32> = HashMap::new();
+        for e in sim.log() {
+            match e.event {
+                SimEvent::PodFailed { .. } => panic!("an OnFailure pod failed: {e:?}"),
+                SimEvent::PodCrashed {
+                    pod, restart_in, ..
+                } => {
+                    let before = restarts.get(&pod).copied().unwrap_or(0);
+                    assert_eq!(restart_in, crash_loop_back_off(before).num_seconds());
+                    assert!(crashed.insert(pod, (e.at, restart_in)).is_none());
+                }
+                SimEvent::PodRestarted { pod, restarts: n } => {
+                    let (at, after) = crashed.remove(&pod).expect("crashed first");
+                    assert_eq!(e.at, at + Duration::seconds(after));
+                    let before = restarts.insert(pod, n).unwrap_or(0);
+                    assert_eq!(n, before + 1);
+                    let p = sim.cluster().pod(sim.pod_name(pod));
+                    assert!(p.is_none_or(|p| p.phase() != PodPhase::Failed));
+                }
+                _ => {}
+            }
+        }
+        assert!(restarts.values().any(|n| *n >= 2), "{restarts:?}");
+    }
+
+    /// The Job counts the restarts against `backoffLimit` (upstream
+    /// `pastBackoffLimitOnFailure`) and fails once they reach it.
+    #[test]
+    fn restarts_in_place_count_against_the_backoff_limit() {
+        let behaviour = PodBehaviour {
+            failure_probability: 1.0,
+            ..PodBehaviour::default()
+        };
+        let mut sim = Simulation::new(on_failure_job(3), behaviour, 5);
+        assert!(sim.run_to_end(100_000).finished);
+        let failed = sim
+            .controller()
+            .status()
+            .conditions
+            .iter()
+            .find(|c| c.type_ == crate::api::JobConditionType::Failed)
+            .map(|c| c.reason.clone());
+        assert_eq!(failed, Some("BackoffLimitExceeded".to_owned()));
+        let restarted = sim
+            .log()
+            .iter()
+            .filter(|e| matches!(e.event, SimEvent::PodRestarted { .. }))
+            .count();
+        assert!(restarted >= 3, "{restarted}");
+    }
+
+    #[test]
+    fn the_crash_loop_back_off_doubles_from_ten_seconds_to_five_minutes() {
+        let secs: Vec<i64> = (-1..8)
+            .map(|n| crash_loop_back_off(n).num_seconds())
+            .collect();
+        assert_eq!(secs, [10, 10, 20, 40, 80, 160, 300, 300, 300]);
     }
 
     /// Generated names repeat in a large Job once the first pod is gone

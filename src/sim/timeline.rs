@@ -11,8 +11,9 @@
 //! container that exited 0, `Error` for one that did not, `Terminating`
 //! once deleted); a Job's STATUS and COMPLETIONS are `printJob`'s; ages
 //! and durations are in apimachinery's `HumanDuration` format (`45s`,
-//! `3m20s`, `15m`, `2h5m`). Restarts are 0: the simulated kubelet never
-//! restarts a container in place.
+//! `3m20s`, `15m`, `2h5m`). RESTARTS counts the in-place restarts of a pod
+//! whose `restartPolicy` is `OnFailure`; between a crash and its restart
+//! the pod shows kubectl's `CrashLoopBackOff`.
 
 use chrono::{DateTime, Utc};
 
@@ -44,6 +45,7 @@ const PAD: &str = "   ";
 #[derive(Debug, Clone, Copy)]
 struct PodView {
     created: DateTime<Utc>,
+    restarts: i32,
     ready: bool,
     status: &'static str,
     terminal: bool,
@@ -113,7 +115,7 @@ impl<'a, B: PodModel> Timeline<'a, B> {
         line.push_str(&format!(
             "{ready:<READY$}{PAD}{:<POD_STATUS$}{PAD}{:<RESTARTS$}{PAD}{:<AGE$}{PAD}{what}",
             view.status,
-            0,
+            view.restarts,
             human_duration(entry.at.signed_duration_since(view.created).num_seconds()),
         ));
         line
@@ -209,6 +211,7 @@ impl<'a, B: PodModel> Timeline<'a, B> {
     ) -> Option<(PodRef, PodView, String)> {
         let fresh = PodView {
             created: now,
+            restarts: 0,
             ready: false,
             status: "Pending",
             terminal: false,
@@ -247,6 +250,30 @@ impl<'a, B: PodModel> Timeline<'a, B> {
             SimEvent::PodFailed { pod, exit_code } => {
                 let view = ended(self.view(*pod).unwrap_or(fresh), "Error");
                 (*pod, view, format!("exit {exit_code}"))
+            }
+            SimEvent::PodCrashed {
+                pod,
+                exit_code,
+                restart_in,
+            } => {
+                let view = PodView {
+                    status: "CrashLoopBackOff",
+                    ready: false,
+                    ..self.view(*pod).unwrap_or(fresh)
+                };
+                let what = format!(
+                    "exit {exit_code}: restartPolicy OnFailure, the kubelet restarts it in {restart_in}s"
+                );
+                (*pod, view, what)
+            }
+            SimEvent::PodRestarted { pod, restarts } => {
+                let view = PodView {
+                    status: "Running",
+                    ready: true,
+                    restarts: *restarts,
+                    ..self.view(*pod).unwrap_or(fresh)
+                };
+                (*pod, view, "container restarted in place".to_owned())
             }
             SimEvent::PodEvicted { pod } => {
                 let view = ended(self.view(*pod).unwrap_or(fresh), "Error");
