@@ -243,43 +243,12 @@ impl<'a, B: PodModel> Timeline<'a, B> {
                 };
                 (*pod, view, "started".to_owned())
             }
-            SimEvent::PodSucceeded { pod } => {
-                let view = ended(self.view(*pod).unwrap_or(fresh), "Completed");
-                (*pod, view, "exit 0".to_owned())
-            }
-            SimEvent::PodFailed { pod, exit_code } => {
-                let view = ended(self.view(*pod).unwrap_or(fresh), "Error");
-                (*pod, view, format!("exit {exit_code}"))
-            }
-            SimEvent::PodCrashed {
-                pod,
-                exit_code,
-                restart_in,
-            } => {
-                let view = PodView {
-                    status: "CrashLoopBackOff",
-                    ready: false,
-                    ..self.view(*pod).unwrap_or(fresh)
-                };
-                let what = format!(
-                    "exit {exit_code}: restartPolicy OnFailure, the kubelet restarts it in {restart_in}s"
-                );
-                (*pod, view, what)
-            }
-            SimEvent::PodRestarted { pod, restarts } => {
-                let view = PodView {
-                    status: "Running",
-                    ready: true,
-                    restarts: *restarts,
-                    ..self.view(*pod).unwrap_or(fresh)
-                };
-                (*pod, view, "container restarted in place".to_owned())
-            }
-            SimEvent::PodEvicted { pod } => {
-                let view = ended(self.view(*pod).unwrap_or(fresh), "Error");
-                let what = format!(
-                    "evicted: DisruptionTarget (EvictionByEvictionAPI), exit {EVICTION_EXIT_CODE}"
-                );
+            SimEvent::PodSucceeded { pod }
+            | SimEvent::PodFailed { pod, .. }
+            | SimEvent::PodCrashed { pod, .. }
+            | SimEvent::PodRestarted { pod, .. }
+            | SimEvent::PodEvicted { pod } => {
+                let (view, what) = container_event(self.view(*pod).unwrap_or(fresh), event)?;
                 (*pod, view, what)
             }
             SimEvent::PodDeleted { pod, reason } => {
@@ -307,6 +276,45 @@ impl<'a, B: PodModel> Timeline<'a, B> {
         };
         Some((pod, self.set(pod, view), what))
     }
+}
+
+/// What the kubelet reports of the pod's container (it ended, crashed or
+/// was restarted): the pod's line from now on, and the event in words.
+fn container_event(before: PodView, event: &SimEvent) -> Option<(PodView, String)> {
+    Some(match event {
+        SimEvent::PodSucceeded { .. } => (ended(before, "Completed"), "exit 0".to_owned()),
+        SimEvent::PodFailed { exit_code, .. } => {
+            (ended(before, "Error"), format!("exit {exit_code}"))
+        }
+        SimEvent::PodEvicted { .. } => (
+            ended(before, "Error"),
+            format!("evicted: DisruptionTarget (EvictionByEvictionAPI), exit {EVICTION_EXIT_CODE}"),
+        ),
+        SimEvent::PodCrashed {
+            exit_code,
+            restart_in,
+            ..
+        } => (
+            PodView {
+                status: "CrashLoopBackOff",
+                ready: false,
+                ..before
+            },
+            format!(
+                "exit {exit_code}: restartPolicy OnFailure, the kubelet restarts it in {restart_in}s"
+            ),
+        ),
+        SimEvent::PodRestarted { restarts, .. } => (
+            PodView {
+                status: "Running",
+                ready: true,
+                restarts: *restarts,
+                ..before
+            },
+            "container restarted in place".to_owned(),
+        ),
+        _ => return None,
+    })
 }
 
 fn ended(before: PodView, status: &'static str) -> PodView {
