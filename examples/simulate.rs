@@ -402,6 +402,15 @@ mod tests {
 
     /// Runs the program on `argv` (without the program name): exit code,
     /// standard output, standard error.
+    /// The pods a `--json` run created, in order.
+    fn created_pods(json: &str) -> Vec<String> {
+        json.lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("a JSON line"))
+            .filter(|v| v["event"] == "podCreated")
+            .map(|v| v["pod"].as_str().expect("a pod name").to_owned())
+            .collect()
+    }
+
     fn simulate(argv: &[&str]) -> (u8, String, String) {
         let args = Args::try_parse_from(std::iter::once("simulate").chain(argv.iter().copied()))
             .expect("the arguments parse");
@@ -484,12 +493,7 @@ mod tests {
             .collect();
         // The same run as data: one podCreated record per pod.
         let (_, json, _) = simulate(&["default", "--seed", "3", "--fail-rate", "0.4", "--json"]);
-        let created: Vec<String> = json
-            .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("a JSON line"))
-            .filter(|v| v["event"] == "podCreated")
-            .map(|v| v["pod"].as_str().expect("a pod name").to_owned())
-            .collect();
+        let created = created_pods(&json);
         assert!(
             created.len() > 10,
             "failures bring replacements: {}",
@@ -697,12 +701,7 @@ mod tests {
             .filter_map(|t| t.text().map(str::to_owned))
             .collect();
         let (_, json, _) = simulate(&[&argv[..], &["--json"]].concat());
-        let created: Vec<String> = json
-            .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("a JSON line"))
-            .filter(|v| v["event"] == "podCreated")
-            .map(|v| v["pod"].as_str().expect("a pod name").to_owned())
-            .collect();
+        let created = created_pods(&json);
         assert_eq!(
             titles.len(),
             created.len(),
