@@ -353,7 +353,7 @@ mod reproducers {
 // id in brackets), kept as a regression test: each failed on the main of
 // 2026-11-29 and passes since the fix named in its doc (the issue "Exact
 // under every history"). Run them with
-// `cargo test --all-features --test invariants exact_histories`.
+// `cargo test --features yaml,sim,reference,testing --test invariants exact_histories`.
 
 mod exact_histories {
     use super::common::harness::{

@@ -31,6 +31,11 @@ use std::hash::{BuildHasher, Hasher};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
+/// The features `scripts/test` builds the tests with: a replay command
+/// with the same list reuses that build (`--all-features` would add
+/// `kube-example`'s runtime and TLS stack, and rebuild everything).
+const TEST_FEATURES: &str = "yaml,sim,reference,testing,k8s-openapi,kube";
+
 use proptest::test_runner::{
     Config, FailurePersistence, FileFailurePersistence, PersistedSeed, RngSeed,
 };
@@ -220,7 +225,7 @@ impl Seeds {
             cmd.push_str(&format!(" {k}={}", quote(&v)));
         }
         cmd.push_str(&format!(
-            " cargo test --all-features --test {}",
+            " cargo test --features {TEST_FEATURES} --test {}",
             test_binary()
         ));
         let thread = std::thread::current();
