@@ -134,15 +134,19 @@ pub fn restarted(pod: &mut Pod, count: i32) {
     }
 }
 
+/// The first container's restart count as the kubelet reported it (0
+/// before any report).
+pub fn restart_count(pod: &Pod) -> i32 {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.container_statuses.first())
+        .map_or(0, |c| c.restart_count)
+}
+
 /// The first container restarted in place once more (`restartPolicy:
 /// OnFailure`): its restart count goes up by one; the pod stays Running.
 pub fn restarted_once_more(pod: &mut Pod) {
-    let count = pod
-        .status
-        .as_ref()
-        .and_then(|s| s.container_statuses.first())
-        .map_or(0, |c| c.restart_count);
-    restarted(pod, count.saturating_add(1));
+    restarted(pod, restart_count(pod).saturating_add(1));
 }
 
 /// Every container exited 0 at `at`: phase Succeeded, `Ready=False`

@@ -1240,9 +1240,7 @@ impl<B: PodModel> Simulation<B> {
         let restarts = self.jobs[j]
             .cluster
             .pod(&name)
-            .and_then(|p| p.status.as_ref())
-            .and_then(|s| s.container_statuses.first())
-            .map_or(0, |c| c.restart_count);
+            .map_or(0, pod::restart_count);
         let delay = crash_loop_back_off(restarts);
         self.note(
             j,
@@ -1272,16 +1270,11 @@ impl<B: PodModel> Simulation<B> {
         else {
             return;
         };
+        let restarts = pod::restart_count(p).saturating_add(1);
         let run = job.behaviour.runtime(p, &mut job.rng);
-        let mut restarts = 0;
         self.kubelet(j, name, |p| {
-            pod::restarted_once_more(p);
+            pod::restarted(p, restarts);
             pod::ready(p, true, now);
-            restarts = p
-                .status
-                .as_ref()
-                .and_then(|s| s.container_statuses.first())
-                .map_or(0, |c| c.restart_count);
         });
         self.note(j, SimEvent::PodRestarted { pod, restarts });
         self.schedule(crate::time::after(now, run), Scheduled::Finish(pod));
