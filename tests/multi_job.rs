@@ -9,6 +9,8 @@ use job_controller::sim::{JobRef, PodBehaviour, PodRef, SimError, SimEvent, Simu
 use job_controller::{ValidJob, parse_job};
 use proptest::prelude::*;
 
+mod common;
+
 /// A Job: `indexed` or not, `completions` of them `parallelism` at a time.
 fn job(name: &str, namespace: &str, indexed: bool, completions: u32, parallelism: u32) -> ValidJob {
     job_with(name, namespace, indexed, completions, parallelism, "")
@@ -121,7 +123,7 @@ fn most_slots_held(sim: &Simulation) -> usize {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(common::proptest_config(48))]
 
     /// With unlimited capacity the Jobs do not touch each other: each one's
     /// records and final status in the simulation of several are those of
